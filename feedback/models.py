@@ -1,0 +1,172 @@
+"""What applications report back: explicit feedback, LLM calls (with cost), exposures, implicit
+signals; and the model prices that turn tokens into money.
+
+Event tables are append-only and written in bulk by `feedback.ingest`. Each row keeps the
+client-generated `event_id`, unique per environment, which is what makes retries idempotent.
+Indexes serve the queries experiments,
+rollouts and cost reports make (by environment and time, flag/variant, conversation, request).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from flags.models import Environment
+
+
+class Category(models.TextChoices):
+    HALLUCINATION = "hallucination", "Hallucination"
+    IRRELEVANT = "irrelevant", "Irrelevant"
+    FORMATTING = "formatting", "Formatting"
+    SAFETY = "safety", "Safety"
+    OTHER = "other", "Other"
+
+
+class FeedbackType(models.TextChoices):
+    THUMBS_UP = "thumbs_up", "Thumbs up"
+    THUMBS_DOWN = "thumbs_down", "Thumbs down"
+
+
+class Signal(models.TextChoices):
+    REGENERATED = "regenerated", "Regenerated"
+    FOLLOW_UP = "follow_up", "Follow-up question"
+    SESSION_DURATION = "session_duration", "Session duration"
+    COPIED = "copied", "Copied"
+    TASK_COMPLETED = "task_completed", "Task completed"
+
+
+class _Event(models.Model):
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+")
+    event_id = models.CharField(max_length=128)
+    timestamp = models.DateTimeField()
+    received_at = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+
+
+def _unique_event(name: str) -> models.UniqueConstraint:
+    return models.UniqueConstraint(fields=["environment", "event_id"], name=name)
+
+
+class Feedback(_Event):
+    type = models.CharField(max_length=16, choices=FeedbackType.choices)
+    rating = models.PositiveSmallIntegerField(null=True, blank=True)
+    comment = models.TextField(blank=True)
+    # What the user picked; `triage_category` is what a person decided in the inbox.
+    category = models.CharField(max_length=16, choices=Category.choices, blank=True)
+    triage_category = models.CharField(max_length=16, choices=Category.choices, blank=True)
+    conversation_id = models.CharField(max_length=128, blank=True)
+    request_id = models.CharField(max_length=128, blank=True)
+    user_key = models.CharField(max_length=256, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-timestamp", "-id"]
+        constraints = [_unique_event("feedback_unique_event")]
+        indexes = [
+            models.Index(fields=["environment", "timestamp"], name="feedback_env_time"),
+            models.Index(fields=["environment", "conversation_id"], name="feedback_env_conv"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"
+
+    @property
+    def effective_category(self) -> str:
+        return self.triage_category or self.category
+
+
+class LlmCall(_Event):
+    request_id = models.CharField(max_length=128, blank=True)
+    conversation_id = models.CharField(max_length=128, blank=True)
+    user_key = models.CharField(max_length=256, blank=True)
+    user_tier = models.CharField(max_length=64, blank=True)
+    feature = models.CharField(max_length=128, blank=True)
+    model = models.CharField(max_length=128)
+    prompt_tokens = models.BigIntegerField(default=0)
+    completion_tokens = models.BigIntegerField(default=0)
+    ttft_ms = models.FloatField(null=True, blank=True)
+    latency_ms = models.FloatField(null=True, blank=True)
+    error = models.BooleanField(default=False)
+    error_type = models.CharField(max_length=128, blank=True)
+    hallucination = models.BooleanField(null=True, blank=True)
+    safety_violation = models.BooleanField(null=True, blank=True)
+    # {flag key: variant key} that served this call.
+    flags = models.JSONField(default=dict, blank=True)
+    # Computed at ingestion from the ModelPrice in force at `timestamp`; null when unpriced.
+    cost_usd = models.DecimalField(max_digits=20, decimal_places=10, null=True, blank=True)
+
+    class Meta:
+        constraints = [_unique_event("llmcall_unique_event")]
+        indexes = [
+            models.Index(fields=["environment", "timestamp"], name="llmcall_env_time"),
+            models.Index(fields=["environment", "request_id"], name="llmcall_env_request"),
+            models.Index(fields=["environment", "conversation_id"], name="llmcall_env_conv"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} {self.event_id}"
+
+
+class Exposure(_Event):
+    flag_key = models.CharField(max_length=64)
+    variant_key = models.CharField(max_length=128)
+    user_key = models.CharField(max_length=256)
+    experiment_key = models.CharField(max_length=128, blank=True)
+
+    class Meta:
+        constraints = [_unique_event("exposure_unique_event")]
+        indexes = [
+            models.Index(
+                fields=["environment", "flag_key", "variant_key", "timestamp"],
+                name="exposure_env_flag_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.flag_key}={self.variant_key} {self.user_key}"
+
+
+class ImplicitSignal(_Event):
+    conversation_id = models.CharField(max_length=128)
+    user_key = models.CharField(max_length=256, blank=True)
+    signal = models.CharField(max_length=32, choices=Signal.choices)
+    value = models.FloatField(default=1.0)
+
+    class Meta:
+        constraints = [_unique_event("implicit_unique_event")]
+        indexes = [
+            models.Index(fields=["environment", "timestamp"], name="implicit_env_time"),
+            models.Index(fields=["environment", "conversation_id"], name="implicit_env_conv"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.signal} {self.conversation_id}"
+
+
+class ModelPrice(models.Model):
+    """A model's price from `effective_from` until the next row for the same model."""
+
+    model = models.CharField(max_length=128)
+    input_per_million = models.DecimalField(
+        max_digits=12, decimal_places=4, help_text="USD per million prompt tokens"
+    )
+    output_per_million = models.DecimalField(
+        max_digits=12, decimal_places=4, help_text="USD per million completion tokens"
+    )
+    effective_from = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["model", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["model", "effective_from"], name="modelprice_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} from {self.effective_from:%Y-%m-%d}"

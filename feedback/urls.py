@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import api
+from .views import inbox, prices, widget
+
+urlpatterns = [
+    path("api/v1/events", api.events_api, name="api_events"),
+    path("api/v1/feedback", api.feedback_api, name="api_feedback"),
+    path("feedback/", inbox.feedback_inbox, name="feedback_inbox"),
+    path("feedback/export.csv", inbox.feedback_export, name="feedback_export"),
+    path("feedback/<int:pk>/triage", inbox.feedback_triage_view, name="feedback_triage"),
+    path("feedback/prices/", prices.model_prices, name="feedback_prices"),
+    path("feedback/prices/<int:pk>/", prices.model_price_edit, name="feedback_price_edit"),
+    path("feedback/widget.js", widget.widget_js, name="feedback_widget_js"),
+    path("feedback/demo/", widget.widget_demo, name="feedback_demo"),
+]

@@ -1,0 +1,24 @@
+"""Rendering helper shared by the feedback pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from flags.permissions import access_for
+
+
+def page(
+    request: HttpRequest,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    partial: str | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """Render a page with the user's access, or only `partial` when htmx asked for it."""
+    ctx = {"access": access_for(request.user), **(context or {})}
+    name = partial if partial and getattr(request, "htmx", False) else template
+    return render(request, name, ctx, status=status)

@@ -1,0 +1,56 @@
+"""Model prices: everyone signed in reads them, admins add and correct them."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+
+from flags.permissions import access_for, require_admin
+
+from ..forms import ModelPriceForm
+from ..models import ModelPrice
+from ..prices import model_price_save
+from ._render import page
+
+
+def _save(form: ModelPriceForm, price: ModelPrice | None = None) -> None:
+    data = form.cleaned_data
+    model_price_save(
+        model=data["model"],
+        input_per_million=data["input_per_million"],
+        output_per_million=data["output_per_million"],
+        effective_from=data["effective_from"],
+        price=price,
+    )
+
+
+@login_required
+def model_prices(request: HttpRequest) -> HttpResponse:
+    form = ModelPriceForm(request.POST or None)
+    if request.method == "POST":
+        require_admin(request.user)
+        if form.is_valid():
+            _save(form)
+            return redirect("feedback_prices")
+    status = 400 if form.errors else 200
+    prices = ModelPrice.objects.all()
+    can_edit = access_for(request.user).is_admin
+    return page(
+        request,
+        "feedback/prices.html",
+        {"prices": prices, "form": form, "can_edit": can_edit},
+        status=status,
+    )
+
+
+@login_required
+def model_price_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    require_admin(request.user)
+    price = get_object_or_404(ModelPrice, pk=pk)
+    form = ModelPriceForm(request.POST or None, instance=price)
+    if request.method == "POST" and form.is_valid():
+        _save(form, price)
+        return redirect("feedback_prices")
+    status = 400 if form.errors else 200
+    return page(request, "feedback/price_edit.html", {"form": form, "price": price}, status=status)

@@ -1,0 +1,49 @@
+"""The feedback widget's script (served by the app, so `<script src=".../feedback/widget.js">`
+works from any origin) and a demo page that shows it under a fake chat transcript."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_GET
+
+from flags.models import ApiKey
+
+from ._render import page
+
+WIDGET_JS = Path(settings.BASE_DIR) / "static" / "feedback" / "widget.js"
+
+
+@cache
+def _widget_source() -> bytes:
+    return WIDGET_JS.read_bytes()
+
+
+@require_GET
+def widget_js(request: HttpRequest) -> HttpResponse:
+    source = WIDGET_JS.read_bytes() if settings.DEBUG else _widget_source()
+    response = HttpResponse(source, content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=300"
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Cross-Origin-Resource-Policy"] = "cross-origin"
+    return response
+
+
+def _demo_key() -> str:
+    from flags.demo import DEMO_CLIENT_KEY
+
+    exists = ApiKey.objects.filter(
+        key_hash=ApiKey.hash_key(DEMO_CLIENT_KEY), revoked_at__isnull=True
+    ).exists()
+    return DEMO_CLIENT_KEY if exists else ""
+
+
+@login_required
+@require_GET
+def widget_demo(request: HttpRequest) -> HttpResponse:
+    key = request.GET.get("key", "").strip() or _demo_key()
+    return page(request, "feedback/demo.html", {"client_key": key})

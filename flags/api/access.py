@@ -1,0 +1,103 @@
+"""Who may do what through the management API, and the pieces every management view shares.
+
+Roles (flags.models.user_role): viewers read; editors change flags and segments but nothing that
+changes what a production environment serves; admins do everything. Concretely an editor may
+not: change a production configuration, change a flag's variants or lifecycle (the values and
+presence of the flag in production), change an existing segment (production rules use it),
+create environments, or roll back any of those.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.shortcuts import get_object_or_404
+from rest_framework import authentication, exceptions, permissions
+from rest_framework.views import APIView
+
+from flags.changes import Actor
+from flags.models import Environment, Flag, FlagConfig, PersonalToken, Role, Segment, user_role
+from flags.validation import ConfigError
+
+from .auth import PersonalTokenAuthentication
+
+
+def require_write(request: Any, *, production: bool = False, what: str = "") -> None:
+    role = user_role(request.user)
+    if role is None:
+        raise exceptions.NotAuthenticated()
+    if role == Role.VIEWER:
+        raise exceptions.PermissionDenied("Viewers can read but not change anything.")
+    if production and role != Role.ADMIN:
+        raise exceptions.PermissionDenied(
+            f"Only admins may {what or 'change production environments'}."
+        )
+
+
+def actor_for(request: Any) -> Actor:
+    token = request.auth if isinstance(request.auth, PersonalToken) else None
+    label = f"personal token {token.hint}…" if token is not None else ""
+    return Actor(user=request.user, label=label)
+
+
+@contextmanager
+def config_errors_as_400() -> Iterator[None]:
+    """flags.changes refuses with ConfigError((path, message), …) or a model ValidationError:
+    answer 400 with those fields."""
+    try:
+        yield
+    except ConfigError as exc:
+        fields: dict[str, list[str]] = {}
+        for path, message in exc.errors:
+            fields.setdefault(path or "non_field_errors", []).append(message)
+        raise exceptions.ValidationError(fields) from None
+    except DjangoValidationError as exc:
+        detail = (
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+        raise exceptions.ValidationError(detail) from None
+
+
+def parsed(serializer_class: type, request: Any, *, partial: bool = False) -> dict[str, Any]:
+    if b"\\u0000" in request.body:
+        # PostgreSQL cannot store NUL in text or JSON; refuse it up front, wherever it is.
+        raise exceptions.ValidationError({"body": ["NUL characters (\\u0000) are not allowed."]})
+    serializer = serializer_class(data=request.data, partial=partial)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def _lookup_key(key: str) -> str:
+    # PostgreSQL refuses NUL in text parameters (a 500); no key can contain one anyway.
+    if "\x00" in key:
+        raise exceptions.NotFound()
+    return key
+
+
+def flag_get(key: str) -> Flag:
+    return get_object_or_404(Flag, key=_lookup_key(key))
+
+
+def environment_get(key: str) -> Environment:
+    return get_object_or_404(Environment, key=_lookup_key(key))
+
+
+def segment_get(key: str) -> Segment:
+    return get_object_or_404(Segment, key=_lookup_key(key))
+
+
+def config_get(flag: Flag, environment: Environment) -> FlagConfig:
+    return get_object_or_404(
+        FlagConfig.objects.select_related("environment"), flag=flag, environment=environment
+    )
+
+
+class ManagementView(APIView):
+    authentication_classes = [
+        PersonalTokenAuthentication,
+        authentication.SessionAuthentication,
+    ]
+    permission_classes = [permissions.IsAuthenticated]

@@ -1,0 +1,129 @@
+"""What the delivery endpoints (ruleset, evaluate, OFREP) share: body and context parsing, ETags,
+the per-key rate limit and the steady-state ruleset lookup.
+
+Everything here runs on the hot path, so it stays small: no serializers, no database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpResponse
+from rest_framework.throttling import BaseThrottle
+
+from flags.publish import Published, ruleset_current
+from flagsite.ratelimit import rate_limit_hit
+
+from .auth import KeyPrincipal
+
+
+class InputError(Exception):
+    """A request the client must fix. `field` names the offending part (e.g. `context.key`)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+        self.message = message
+
+
+def json_body(request: Any, *, allow_empty: bool = False) -> dict[str, Any]:
+    raw = request.body
+    if not raw.strip():
+        if allow_empty:
+            return {}
+        raise InputError("body", "The request body is empty; send a JSON object.")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError("body", f"The request body is not valid JSON ({exc}).") from None
+    if not isinstance(data, dict):
+        raise InputError("body", "The request body must be a JSON object.")
+    return data
+
+
+def _targeting_key_ok(value: Any) -> bool:
+    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
+
+
+def context_from(value: Any, *, field: str = "context") -> dict[str, Any]:
+    """Validate an evaluation context and map OpenFeature's `targetingKey` to `key`."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InputError(field, "must be a JSON object.")
+    if "targetingKey" not in value:
+        if "key" in value and not _targeting_key_ok(value["key"]):
+            raise InputError(f"{field}.key", "must be a string.")
+        return value
+    alias = value["targetingKey"]
+    if alias is not None and not _targeting_key_ok(alias):
+        raise InputError(f"{field}.targetingKey", "must be a string.")
+    if "key" in value and value["key"] != alias and alias is not None:
+        raise InputError(f"{field}.targetingKey", "differs from key; send one of the two.")
+    context = {k: v for k, v in value.items() if k != "targetingKey"}
+    if alias is not None:
+        context["key"] = alias
+    return context
+
+
+def has_targeting_key(context: dict[str, Any]) -> bool:
+    key = context.get("key")
+    return key is not None and key != ""
+
+
+def etag_for(body: bytes) -> str:
+    return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+
+
+def etag_matches(request: Any, etag: str) -> bool:
+    header = request.META.get("HTTP_IF_NONE_MATCH")
+    if not header:
+        return False
+    if header == etag:
+        return True
+    for candidate in header.split(","):
+        candidate = candidate.strip()
+        if candidate == "*" or candidate.removeprefix("W/") == etag:
+            return True
+    return False
+
+
+def json_response(body: bytes, *, etag: str | None = None, status: int = 200) -> HttpResponse:
+    response = HttpResponse(body, content_type="application/json", status=status)
+    if etag is not None:
+        response["ETag"] = etag
+        # Clients may keep the body but must revalidate it (cheaply: 304) before using it.
+        response["Cache-Control"] = "no-cache"
+    return response
+
+
+def not_modified(etag: str) -> HttpResponse:
+    response = HttpResponse(status=304)
+    response["ETag"] = etag
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+def ruleset_for(principal: KeyPrincipal) -> Published:
+    return ruleset_current(principal.environment_key, principal.environment_id)
+
+
+class KeyRateThrottle(BaseThrottle):
+    """Per-key fixed-window limit (FLAGSITE_RATE_LIMIT_PER_MINUTE, shared through Redis).
+    DRF answers 429 with an integer `Retry-After`."""
+
+    _wait: int | None = None
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        principal = request.user
+        if not isinstance(principal, KeyPrincipal):
+            return True
+        limit = int(getattr(settings, "FLAGSITE_RATE_LIMIT_PER_MINUTE", 0))
+        self._wait = rate_limit_hit(f"key:{principal.api_key_id}", limit)
+        return self._wait is None
+
+    def wait(self) -> float | None:
+        return self._wait

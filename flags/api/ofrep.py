@@ -1,0 +1,190 @@
+"""OFREP, the OpenFeature Remote Evaluation Protocol (open-feature/protocol, service/openapi.yaml).
+
+Same engine and ruleset copy as /api/v1/evaluate; only the shapes differ:
+- success: {key, value, reason, variant, metadata}; `variant` is always sent;
+- failure (400): {key, errorCode, errorDetails} with PARSE_ERROR (body not JSON / not an object),
+  INVALID_CONTEXT (context or targetingKey of the wrong type), TARGETING_KEY_MISSING (the flag
+  buckets on the targeting key and the context has none), GENERAL (a broken flag);
+- unknown flag: 404 {key, errorCode: FLAG_NOT_FOUND};
+- bulk: {flags: [...]} with an ETag, 304 on If-None-Match; 429 with an integer Retry-After.
+A request without a body or without `context` evaluates with an empty context.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from flagsite_sdk.engine import ERROR, FLAG_NOT_FOUND, Evaluation, evaluate
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from flags.models import ApiKey
+from flags.publish import Published
+
+from . import schema_docs as docs
+from .auth import ApiKeyAuthentication, IsAnyKey, KeyPrincipal
+from .delivery_common import (
+    InputError,
+    KeyRateThrottle,
+    context_from,
+    etag_for,
+    etag_matches,
+    has_targeting_key,
+    json_body,
+    json_response,
+    not_modified,
+    ruleset_for,
+)
+
+PARSE_ERROR = "PARSE_ERROR"
+INVALID_CONTEXT = "INVALID_CONTEXT"
+TARGETING_KEY_MISSING = "TARGETING_KEY_MISSING"
+
+
+def _dumps(data: Any) -> bytes:
+    return json.dumps(data, separators=(",", ":")).encode()
+
+
+def _failure(key: str | None, code: str, details: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"errorCode": code, "errorDetails": details}
+    if key is not None:
+        out = {"key": key, **out}
+    return out
+
+
+def _parse(request: Request) -> dict[str, Any]:
+    """The context, or InputError with the OFREP error code as `field`'s prefix."""
+    try:
+        data = json_body(request, allow_empty=True)
+    except InputError as exc:
+        raise InputError(PARSE_ERROR, exc.message) from None
+    try:
+        return context_from(data.get("context"))
+    except InputError as exc:
+        raise InputError(INVALID_CONTEXT, str(exc)) from None
+
+
+def flag_result(
+    published: Published, key: str, context: dict[str, Any], *, with_rules: bool
+) -> tuple[int, dict[str, Any]]:
+    """(HTTP status for a single-flag call, OFREP item) for one flag."""
+    if key not in published.compiled:
+        return 404, _failure(key, FLAG_NOT_FOUND, f"Flag {key!r} not found.")
+    if key in published.keyed_flags and not has_targeting_key(context):
+        return 400, _failure(
+            key,
+            TARGETING_KEY_MISSING,
+            "This flag buckets on the targeting key: send context.targetingKey.",
+        )
+    ev: Evaluation = evaluate(published.compiled, key, context)
+    if ev.reason == ERROR:
+        return 400, _failure(key, ev.error_code or "GENERAL", "The flag could not be evaluated.")
+    item: dict[str, Any] = {
+        "key": key,
+        "value": ev.value,
+        "reason": ev.reason,
+        "variant": ev.variant,
+    }
+    if with_rules and ev.rule_id is not None:
+        item["metadata"] = {"ruleId": ev.rule_id}
+    return 200, item
+
+
+class _OfrepView(APIView):
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [IsAnyKey]
+    throttle_classes = [KeyRateThrottle]
+
+
+class OfrepFlagView(_OfrepView):
+    @extend_schema(
+        operation_id="ofrep_evaluate_flag",
+        summary="OFREP single flag evaluation",
+        tags=["ofrep"],
+        request=docs.OFREP_REQUEST,
+        responses={
+            200: docs.OFREP_SUCCESS,
+            400: docs.OFREP_FAILURE,
+            404: OpenApiResponse(docs.OFREP_FAILURE, "Flag not found."),
+            **docs.KEY_ERRORS,
+        },
+    )
+    def post(self, request: Request, key: str) -> HttpResponse:
+        principal: KeyPrincipal = request.user
+        try:
+            context = _parse(request)
+        except InputError as exc:
+            return json_response(_dumps(_failure(key, exc.field, exc.message)), status=400)
+        status, item = flag_result(
+            ruleset_for(principal),
+            key,
+            context,
+            with_rules=principal.kind == ApiKey.Kind.SERVER,
+        )
+        return json_response(_dumps(item), status=status)
+
+
+class OfrepBulkView(_OfrepView):
+    @extend_schema(
+        operation_id="ofrep_evaluate_flags",
+        summary="OFREP bulk evaluation (every flag of the key's environment)",
+        tags=["ofrep"],
+        parameters=[docs.IF_NONE_MATCH],
+        request=docs.OFREP_REQUEST,
+        responses={
+            200: docs.OFREP_BULK_SUCCESS,
+            304: OpenApiResponse(description="Not modified (If-None-Match matched)."),
+            400: docs.OFREP_BULK_FAILURE,
+            **docs.KEY_ERRORS,
+        },
+    )
+    def post(self, request: Request) -> HttpResponse:
+        principal: KeyPrincipal = request.user
+        try:
+            context = _parse(request)
+        except InputError as exc:
+            return json_response(_dumps(_failure(None, exc.field, exc.message)), status=400)
+        published = ruleset_for(principal)
+        with_rules = principal.kind == ApiKey.Kind.SERVER
+        items = [
+            flag_result(published, key, context, with_rules=with_rules)[1]
+            for key in published.compiled
+        ]
+        body = _dumps({"flags": items})
+        etag = etag_for(body)
+        if etag_matches(request, etag):
+            return not_modified(etag)
+        return json_response(body, etag=etag)
+
+
+class OfrepConfigurationView(_OfrepView):
+    """The optional OFREP extension: what a provider may assume about this server."""
+
+    @extend_schema(
+        operation_id="ofrep_configuration",
+        summary="OFREP provider configuration",
+        tags=["ofrep"],
+        parameters=[docs.IF_NONE_MATCH],
+        responses={200: OpenApiResponse(description="Capabilities."), 304: None, **docs.KEY_ERRORS},
+    )
+    def get(self, request: Request) -> HttpResponse:
+        body = _dumps(
+            {
+                "name": "flagsite",
+                "capabilities": {
+                    "cacheInvalidation": {
+                        "polling": {"enabled": True, "minPollingIntervalMs": 1000}
+                    },
+                    "flagEvaluation": {
+                        "supportedTypes": ["int", "float", "string", "boolean", "object"]
+                    },
+                },
+            }
+        )
+        etag = etag_for(body)
+        if etag_matches(request, etag):
+            return not_modified(etag)
+        return json_response(body, etag=etag)

@@ -1,0 +1,34 @@
+from django.urls import path
+
+from .views import audit, dashboard, environments, flag, history, rules, segments, toggle, tryit
+from .views import users as users_views
+
+urlpatterns = [
+    path("", dashboard.dashboard, name="dashboard"),
+    path("flags/new/", flag.flag_new, name="flag_new"),
+    path("flags/<str:key>/", flag.flag_detail, name="flag_detail"),
+    path("flags/<str:key>/settings/", flag.flag_settings, name="flag_settings"),
+    path("flags/<str:key>/history/", history.flag_history, name="flag_history"),
+    path("flags/<str:key>/activity/", history.flag_activity, name="flag_activity"),
+    path("flags/<str:key>/try/", tryit.try_it, name="flag_try"),
+    path("flags/<str:key>/env/<str:env>/toggle/", toggle.toggle, name="flag_toggle"),
+    path("flags/<str:key>/env/<str:env>/targeting/", rules.targeting_editor, name="targeting"),
+    path(
+        "flags/<str:key>/env/<str:env>/targeting/save/",
+        rules.targeting_save,
+        name="targeting_save",
+    ),
+    path("versions/<int:version_id>/rollback/", history.version_rollback, name="version_rollback"),
+    path("segments/", segments.segment_list, name="segments"),
+    path("segments/new/", segments.segment_new, name="segment_new"),
+    path("segments/<str:key>/", segments.segment_detail, name="segment_detail"),
+    path("environments/", environments.environments, name="environments"),
+    path("environments/new/", environments.environment_new, name="environment_new"),
+    path("keys/new/", environments.api_key_new, name="api_key_new"),
+    path("keys/<int:key_id>/revoke/", environments.api_key_revoke_view, name="api_key_revoke"),
+    path("audit/", audit.audit_log, name="audit"),
+    path("audit/<int:event_id>/", audit.audit_detail, name="audit_detail"),
+    path("users/", users_views.users, name="users"),
+    path("users/new/", users_views.user_new, name="user_new"),
+    path("users/<int:user_id>/role/", users_views.user_role_set, name="user_role"),
+]

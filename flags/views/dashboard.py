@@ -1,0 +1,109 @@
+"""The dashboard: every flag with a switch per environment, search, filters, recent activity."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from flags.forms import SearchForm
+from flags.models import AuditEvent, Environment, Flag, FlagConfig, Lifecycle
+from flags.permissions import access_for
+
+from ._common import page
+
+STALE_AFTER = timedelta(days=30)
+ROLLBACK_ACTIONS = ("flag.rolled_back",)
+
+
+def served_variants(config: FlagConfig) -> set[str]:
+    """Every variant this configuration can serve."""
+    if not config.enabled:
+        return {config.off_variant}
+    served: set[str] = {config.off_variant} if config.prerequisites else set()
+    for serve in [r.get("serve") or {} for r in config.rules or []] + [config.default or {}]:
+        if "split" in serve:
+            served |= {s["variant"] for s in serve["split"] if s.get("weight")}
+        elif serve.get("variant"):
+            served.add(serve["variant"])
+    return served
+
+
+def is_stale(flag: Flag, configs: list[FlagConfig], now: Any) -> bool:
+    """Stale: an active (not permanent) flag nobody changed for 30 days that serves one and
+    the same variant in every environment — it has done its job and can be removed from code."""
+    if flag.lifecycle != Lifecycle.ACTIVE or not configs:
+        return False
+    last_change = max([flag.updated_at] + [c.updated_at for c in configs])
+    if now - last_change < STALE_AFTER:
+        return False
+    served: set[str] = set()
+    for config in configs:
+        served |= served_variants(config)
+    return len(served) <= 1
+
+
+def flag_row(flag: Flag, environments: list[Environment], user: Any, now: Any) -> dict[str, Any]:
+    access = access_for(user)
+    configs = {c.environment_id: c for c in flag.configs.all()}
+    return {
+        "flag": flag,
+        "cells": [
+            {"env": env, "config": configs.get(env.id), "can_change": access.can_change(env)}
+            for env in environments
+        ],
+        "stale": is_stale(flag, list(configs.values()), now),
+    }
+
+
+def _filtered(form: SearchForm) -> list[Flag]:
+    flags = Flag.objects.prefetch_related("configs").order_by("key")
+    data = form.cleaned_data if form.is_valid() else {}
+    q = (data.get("q") or "").strip()
+    status = data.get("status") or ""
+    if status != "archived":
+        flags = flags.exclude(lifecycle=Lifecycle.ARCHIVED)
+    else:
+        flags = flags.filter(lifecycle=Lifecycle.ARCHIVED)
+    if status == "on":
+        flags = flags.filter(configs__enabled=True).distinct()
+    elif status == "off":
+        flags = flags.exclude(configs__enabled=True)
+    result = list(flags.filter(Q(key__icontains=q) | Q(name__icontains=q)) if q else flags)
+    if q:  # tags live in a JSON list: match them in Python, portable across databases
+        extra = [f for f in flags if any(q.lower() in t.lower() for t in f.tags)]
+        result += [f for f in extra if f not in result]
+        result.sort(key=lambda f: f.key)
+    tag = (data.get("tag") or "").strip()
+    if tag:
+        result = [f for f in result if tag in f.tags]
+    if status == "stale":
+        now = timezone.now()
+        result = [f for f in result if is_stale(f, list(f.configs.all()), now)]
+    return result
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    form = SearchForm(request.GET)
+    environments = list(Environment.objects.all())
+    now = timezone.now()
+    rows = [flag_row(f, environments, request.user, now) for f in _filtered(form)]
+    all_tags = sorted({t for tags in Flag.objects.values_list("tags", flat=True) for t in tags})
+    context = {
+        "form": form,
+        "environments": environments,
+        "rows": rows,
+        "tags": all_tags,
+        "selected_tag": request.GET.get("tag", ""),
+        "stale_count": sum(1 for r in rows if r["stale"]),
+        "alerts": AuditEvent.objects.filter(action__in=ROLLBACK_ACTIONS).select_related(
+            "actor", "environment"
+        )[:5],
+        "recent": AuditEvent.objects.select_related("actor", "environment")[:8],
+    }
+    return page(request, "flags/dashboard.html", context, partial="flags/_flag_table.html")

@@ -1,0 +1,77 @@
+"""Environments and API keys (admins create and revoke; a new key is shown once)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.views.decorators.http import require_POST
+
+from flags.changes import environment_create
+from flags.forms import ApiKeyForm, EnvironmentForm
+from flags.keys import api_key_create, api_key_revoke
+from flags.models import ApiKey, Environment
+from flags.permissions import require_admin
+
+from ._common import actor, change_errors, page
+
+
+def _context(**extra: Any) -> dict[str, Any]:
+    return {
+        "environments": Environment.objects.annotate(key_count=Count("api_keys")).order_by(
+            "sort_order", "key"
+        ),
+        "keys": ApiKey.objects.select_related("environment", "created_by"),
+        "env_form": EnvironmentForm(),
+        "key_form": ApiKeyForm(),
+        **extra,
+    }
+
+
+@login_required
+def environments(request: HttpRequest) -> HttpResponse:
+    return page(request, "environments/index.html", _context())
+
+
+@login_required
+@require_POST
+def environment_new(request: HttpRequest) -> HttpResponse:
+    require_admin(request.user)
+    form = EnvironmentForm(request.POST)
+    if form.is_valid():
+        try:
+            env = environment_create(actor=actor(request), **form.cleaned_data)
+        except ValidationError as exc:  # ConfigError, or a model field's own check
+            for path, message in change_errors(exc):
+                form.add_error(path if path in form.fields else None, message)
+        else:
+            messages.success(request, f"Created environment {env.key}; every flag is off there.")
+            return redirect("environments")
+    return page(request, "environments/index.html", _context(env_form=form), status=400)
+
+
+@login_required
+@require_POST
+def api_key_new(request: HttpRequest) -> HttpResponse:
+    require_admin(request.user)
+    form = ApiKeyForm(request.POST)
+    if not form.is_valid():
+        return page(request, "environments/index.html", _context(key_form=form), status=400)
+    key, raw = api_key_create(actor=actor(request), **form.cleaned_data)
+    # Rendered, not redirected: the raw key exists only in this response.
+    return page(request, "environments/index.html", _context(created=key, raw_key=raw))
+
+
+@login_required
+@require_POST
+def api_key_revoke_view(request: HttpRequest, key_id: int) -> HttpResponse:
+    require_admin(request.user)
+    api_key = get_object_or_404(ApiKey, pk=key_id)
+    api_key_revoke(api_key=api_key, actor=actor(request))
+    messages.success(request, f"Revoked {api_key.name} ({api_key.hint}…). It stops working now.")
+    return redirect("environments")

@@ -1,0 +1,199 @@
+"""A flag's page (targeting per environment + try it), its settings, and creating flags."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils import timezone
+
+from flags.changes import flag_create, flag_update
+from flags.forms import (
+    default_variants,
+    form_count,
+    parse_variants,
+    split_list,
+    variant_value_text,
+)
+from flags.models import Environment, FlagKind, Lifecycle
+from flags.permissions import access_for, require_admin, require_write
+
+from ._common import actor, change_errors, comment_from, get_flag, page, split_errors
+from .dashboard import flag_row
+from .editor import variants_vm
+from .rules import targeting_context
+
+
+@login_required
+def flag_detail(request: HttpRequest, key: str) -> HttpResponse:
+    flag = get_flag(key)
+    environments = list(Environment.objects.all())
+    env_key = request.GET.get("env")
+    environment = next((e for e in environments if e.key == env_key), None) or (
+        environments[0] if environments else None
+    )
+    if environment is None:
+        messages.warning(request, "Create an environment first.")
+        return redirect("environments")
+    mode = "json" if request.GET.get("mode") == "json" else "form"
+    context = targeting_context(request, flag, environment, mode=mode)
+    return page(request, "flags/flag.html", context, partial="flags/_targeting.html")
+
+
+def _variant_texts(post: Any) -> list[str]:
+    return [post.get(f"v{i}-value", "") for i in range(form_count(post, "variant_count"))]
+
+
+def _variant_op(
+    variants: list[dict[str, Any]], raw: list[str], op: str, kind: str
+) -> tuple[list[dict[str, Any]], list[str], str]:
+    """Add or remove a variant row, keeping what was typed in the other rows."""
+    name, _, arg = op.partition(":")
+    if name == "add_variant":
+        blank = {FlagKind.BOOLEAN: False, FlagKind.NUMBER: 0, FlagKind.JSON: {}}.get(kind, "")
+        variants.append({"key": "", "value": blank})
+        raw.append(variant_value_text(kind, blank))
+        return variants, raw, f"v{len(variants) - 1}-key"
+    if name == "remove_variant" and arg.isdigit() and int(arg) < len(variants):
+        variants.pop(int(arg))
+        raw.pop(int(arg))
+    return variants, raw, "add-variant"
+
+
+@login_required
+def flag_new(request: HttpRequest) -> HttpResponse:
+    require_write(request.user)
+    kind = request.POST.get("kind") or request.GET.get("kind") or FlagKind.BOOLEAN
+    if kind not in FlagKind.values:
+        kind = FlagKind.BOOLEAN
+    values = {k: request.POST.get(k, "") for k in ("key", "name", "description", "tags")}
+    errors: list[tuple[str, str]] = []
+    focus = ""
+    raw: list[str] | None = None
+    if request.method != "POST":
+        variants = default_variants(kind)
+    else:
+        op = request.POST.get("op", "save")
+        variants, errors = parse_variants(request.POST, kind)
+        raw = _variant_texts(request.POST)
+        if op == "kind":
+            variants, errors, raw, focus = default_variants(kind), [], None, "id_kind"
+        elif op != "save":
+            variants, raw, focus = _variant_op(variants, raw, op, kind)
+            errors = []
+        elif not errors:
+            try:
+                flag = flag_create(
+                    key=values["key"].strip(),
+                    name=values["name"].strip(),
+                    kind=kind,
+                    variants=variants,
+                    description=values["description"].strip(),
+                    tags=split_list(values["tags"]),
+                    owner=request.user,
+                    actor=actor(request),
+                    comment=comment_from(request),
+                )
+            except ValidationError as exc:  # ConfigError, or a model field's own check
+                errors = change_errors(exc)
+            else:
+                messages.success(request, f"Created {flag.key}. It is off everywhere.")
+                return redirect("flag_detail", key=flag.key)
+    grouped = split_errors(errors)
+    context = {
+        "values": values,
+        "kind": kind,
+        "kinds": FlagKind.choices,
+        "variants": variants_vm(kind, variants, errors, raw),
+        "variant_count": len(variants),
+        "field_errors": grouped["fields"],
+        "focus": focus,
+    }
+    status = 400 if errors and not request.htmx else 200
+    return page(
+        request, "flags/flag_new.html", context, partial="flags/_flag_new_form.html", status=status
+    )
+
+
+def _keep_extra_fields(
+    variants: list[dict[str, Any]], originals: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Fields the form does not edit (a variant's description) survive a save."""
+    by_key = {v.get("key"): v for v in originals}
+    out = []
+    for variant in variants:
+        original = by_key.get(variant["key"], {})
+        extra = {k: v for k, v in original.items() if k not in ("key", "value", "name")}
+        out.append({**extra, **variant})
+    return out
+
+
+@login_required
+def flag_settings(request: HttpRequest, key: str) -> HttpResponse:
+    flag = get_flag(key)
+    access = access_for(request.user)
+    values = {
+        "name": flag.name,
+        "description": flag.description,
+        "tags": ", ".join(flag.tags),
+        "lifecycle": flag.lifecycle,
+    }
+    variants, errors, raw, focus = list(flag.variants), [], None, ""
+    if request.method == "POST":
+        require_write(request.user)
+        values = {k: request.POST.get(k, "").strip() for k in values}
+        variants, errors = parse_variants(request.POST, flag.kind)
+        variants = _keep_extra_fields(variants, flag.variants)
+        raw = _variant_texts(request.POST)
+        op = request.POST.get("op", "save")
+        if op != "save":
+            variants, raw, focus = _variant_op(variants, raw, op, flag.kind)
+            errors = []
+        elif not errors:
+            changes = {
+                "name": values["name"],
+                "description": values["description"],
+                "tags": split_list(values["tags"]),
+                "lifecycle": values["lifecycle"],
+                "variants": variants,
+            }
+            if changes["lifecycle"] not in Lifecycle.values:
+                errors = [("lifecycle", "Choose a lifecycle.")]
+            elif variants != flag.variants or changes["lifecycle"] != flag.lifecycle:
+                # Variants and lifecycle change what production serves: admins only.
+                require_admin(request.user)
+            if not errors:
+                try:
+                    flag = flag_update(
+                        flag=flag, actor=actor(request), comment=comment_from(request), **changes
+                    )
+                except ValidationError as exc:  # ConfigError, or a model field's own check
+                    errors = change_errors(exc)
+                else:
+                    messages.success(
+                        request, f"Saved {flag.key} (definition version {flag.version})."
+                    )
+                    return redirect("flag_settings", key=flag.key)
+    grouped = split_errors(errors)
+    context = {
+        "flag": flag,
+        "tab": "settings",
+        "values": values,
+        "lifecycles": Lifecycle.choices,
+        "variants": variants_vm(flag.kind, variants, errors, raw),
+        "variant_count": len(variants),
+        "field_errors": grouped["fields"],
+        "focus": focus,
+        "can_edit": access.can_write,
+        "can_edit_variants": access.is_admin,
+        "environments": list(Environment.objects.all()),
+        "row": flag_row(flag, list(Environment.objects.all()), request.user, timezone.now()),
+    }
+    status = 400 if errors and not request.htmx else 200
+    return page(
+        request, "flags/settings.html", context, partial="flags/_settings_form.html", status=status
+    )

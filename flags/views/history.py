@@ -1,0 +1,118 @@
+"""A flag's versions (definition + per-environment config), diffs, rollback and audit trail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from flags.changes import version_restore
+from flags.diff import json_diff
+from flags.models import AuditEvent, Environment, Version
+from flags.permissions import access_for, require_admin, require_environment, require_write
+
+from ._common import actor, diff_rows, get_flag, page
+from .dashboard import flag_row
+
+DEFINITION = "definition"
+
+
+def _versions(flag: Any, scope: str) -> Any:
+    qs = Version.objects.filter(flag=flag).select_related("author", "environment")
+    if scope == DEFINITION:
+        return qs.filter(subject=Version.Subject.FLAG).order_by("-number")
+    return qs.filter(subject=Version.Subject.CONFIG, environment__key=scope).order_by("-number")
+
+
+def _diff_pair(versions: list[Version], a_id: str | None, b_id: str | None) -> tuple:
+    by_id = {str(v.id): v for v in versions}
+    b = by_id.get(b_id or "") or (versions[0] if versions else None)
+    a = by_id.get(a_id or "") or (versions[1] if len(versions) > 1 else b)
+    return a, b
+
+
+def can_restore(user: Any, version: Version) -> bool:
+    access = access_for(user)
+    if version.subject == Version.Subject.CONFIG:
+        return access.can_change(version.environment)
+    return access.is_admin
+
+
+@login_required
+def flag_history(request: HttpRequest, key: str) -> HttpResponse:
+    flag = get_flag(key)
+    environments = list(Environment.objects.all())
+    scope = request.GET.get("scope") or (environments[0].key if environments else DEFINITION)
+    if scope != DEFINITION and scope not in {e.key for e in environments}:
+        scope = DEFINITION
+    versions = list(_versions(flag, scope))
+    a, b = _diff_pair(versions, request.GET.get("a"), request.GET.get("b"))
+    context = {
+        "flag": flag,
+        "tab": "history",
+        "scope": scope,
+        "environments": environments,
+        "versions": versions,
+        "latest": versions[0] if versions else None,
+        "a": a,
+        "b": b,
+        "diff": diff_rows(json_diff(a.data, b.data)) if a and b else [],
+        "can_restore": bool(versions) and can_restore(request.user, versions[0]),
+        "row": flag_row(flag, environments, request.user, timezone.now()),
+    }
+    partial = "flags/_diff.html" if request.GET.get("a") else "flags/_history.html"
+    return page(request, "flags/history.html", context, partial=partial)
+
+
+@login_required
+@require_POST
+def version_rollback(request: HttpRequest, version_id: int) -> HttpResponse:
+    version = get_object_or_404(
+        Version.objects.select_related("flag", "environment"), pk=version_id
+    )
+    require_write(request.user)
+    if version.subject == Version.Subject.CONFIG and version.environment is not None:
+        require_environment(request.user, version.environment)
+    else:
+        require_admin(request.user)
+    if version.flag is None:  # segment versions are restored from the segment page
+        return redirect("segment_detail", key=version.segment.key)  # type: ignore[union-attr]
+    scope = version.environment.key if version.environment else DEFINITION
+    back = reverse("flag_history", args=[version.flag.key]) + f"?scope={scope}"
+    comment = request.POST.get("comment", "").strip()
+    if not comment:
+        messages.error(request, "A rollback needs a comment: say why.")
+        return redirect(back)
+    try:
+        restored = version_restore(version=version, actor=actor(request), comment=comment)
+    except ValidationError as exc:
+        messages.error(request, "Could not roll back: " + str(exc))
+        return redirect(back)
+    messages.success(
+        request, f"Rolled back to version {version.number} (now version {restored.number})."
+    )
+    return redirect(back)
+
+
+@login_required
+def flag_activity(request: HttpRequest, key: str) -> HttpResponse:
+    flag = get_flag(key)
+    events = AuditEvent.objects.filter(object_type="flag", object_key=flag.key).select_related(
+        "actor", "environment", "version"
+    )[:200]
+    environments = list(Environment.objects.all())
+    context = {
+        "flag": flag,
+        "tab": "activity",
+        "items": [{"event": e, "url": "", "diff": e.diff} for e in events],
+        "environments": environments,
+        "row": flag_row(flag, environments, request.user, timezone.now()),
+    }
+    return page(request, "flags/activity.html", context)

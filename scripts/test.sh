@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# make test: the whole suite. Without DATABASE_URL it runs on SQLite; tests that need
+# PostgreSQL, Redis or Chromium skip with a reason, unless CI=true, where they must run.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export SECRET_KEY="${SECRET_KEY:-test-only-secret-key}"
+export DEBUG="${DEBUG:-false}"
+export FLAGSITE_VAR_DIR="${FLAGSITE_VAR_DIR:-$PWD/var/test}"
+mkdir -p test-output
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,27 @@
+"""flagsite's Python SDK. The evaluation engine lives in `flagsite_sdk.engine`."""
+
+__version__ = "0.1.0"
+
+# The client API (docs/sdk.md). Imported on first use, so `import flagsite_sdk.engine` (what the
+# server does) stays free of the client's threads-and-HTTP modules.
+__all__ = ["Client", "ClientStats", "Evaluation", "TestClient"]
+
+
+def __getattr__(name: str) -> object:
+    if name == "Client":
+        from .client import Client
+
+        return Client
+    if name == "ClientStats":
+        from .stats import ClientStats
+
+        return ClientStats
+    if name == "Evaluation":
+        from .engine import Evaluation
+
+        return Evaluation
+    if name == "TestClient":
+        from .testing import TestClient
+
+        return TestClient
+    raise AttributeError(f"module 'flagsite_sdk' has no attribute {name!r}")

@@ -1,0 +1,111 @@
+// flagsite UI: small progressive enhancements. Everything works without this file.
+(function () {
+  "use strict";
+
+  // Live JSON syntax check for textareas marked data-json-check (the server validates again).
+  function checkJson(area) {
+    var status = area.parentElement.querySelector(".json-status");
+    if (!status) return;
+    var text = area.value.trim();
+    if (!text) { status.textContent = ""; status.className = "json-status"; return; }
+    try {
+      JSON.parse(text);
+      status.textContent = "✓ Valid JSON";
+      status.className = "json-status good";
+      area.removeAttribute("aria-invalid");
+    } catch (err) {
+      status.textContent = "Not valid JSON: " + err.message;
+      status.className = "json-status bad";
+      area.setAttribute("aria-invalid", "true");
+    }
+  }
+
+  // Split weights: show the running total next to the inputs.
+  function updateTotal(serve) {
+    var out = serve.querySelector("[data-split-total]");
+    if (!out) return;
+    var total = 0;
+    serve.querySelectorAll("[data-weight]").forEach(function (input) {
+      var v = parseFloat(input.value);
+      if (!isNaN(v)) total += v;
+    });
+    total = Math.round(total * 1000) / 1000;
+    var ok = Math.abs(total - 100) < 1e-9;
+    out.textContent = "Total " + total + "%" + (ok ? "" : " — must be 100%");
+    out.classList.toggle("ok", ok);
+  }
+
+  // Switching a serve to "split" with no weights yet: start with an even split.
+  function prefillSplit(serve) {
+    var inputs = serve.querySelectorAll("[data-weight]");
+    if (!inputs.length) return;
+    var empty = Array.prototype.every.call(inputs, function (i) { return !i.value; });
+    if (!empty) return;
+    var share = Math.floor(100000 / inputs.length) / 1000;
+    inputs.forEach(function (input, i) {
+      input.value = i === inputs.length - 1
+        ? String(Math.round((100 - share * (inputs.length - 1)) * 1000) / 1000)
+        : String(share);
+    });
+    updateTotal(serve);
+  }
+
+  document.addEventListener("input", function (event) {
+    var t = event.target;
+    if (t.matches && t.matches("[data-json-check]")) checkJson(t);
+    if (t.matches && t.matches("[data-weight]")) updateTotal(t.closest("[data-serve]"));
+  });
+
+  document.addEventListener("change", function (event) {
+    var t = event.target;
+    if (t.matches && t.matches("[data-serve] input[type=radio][value=split]") && t.checked) {
+      prefillSplit(t.closest("[data-serve]"));
+    }
+  });
+
+  // Copy buttons (the API key shown once).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-copy]");
+    if (!button) return;
+    var field = document.querySelector(button.getAttribute("data-copy"));
+    if (!field) return;
+    field.select();
+    var done = function () { button.textContent = "Copied"; };
+    if (navigator.clipboard) navigator.clipboard.writeText(field.value).then(done, done);
+    else { document.execCommand("copy"); done(); }
+  });
+
+  // After a structural edit (add a rule, remove a condition) put the focus where work goes on.
+  function focusHint(root) {
+    var holder = root.querySelector ? root.querySelector("[data-focus]:not([data-focus=''])") : null;
+    if (!holder && root.matches && root.matches("[data-focus]:not([data-focus=''])")) holder = root;
+    if (!holder) return;
+    var el = document.getElementById(holder.getAttribute("data-focus"));
+    if (el && !el.disabled) el.focus();
+  }
+
+  // Toasts fade away on their own.
+  function ageToasts(root) {
+    (root.querySelectorAll ? root.querySelectorAll(".toast") : []).forEach(function (toast) {
+      setTimeout(function () { toast.remove(); }, 5000);
+    });
+  }
+
+  function init(root) {
+    root.querySelectorAll("[data-json-check]").forEach(checkJson);
+    focusHint(root);
+    ageToasts(root);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { init(document); });
+  document.addEventListener("htmx:afterSettle", function (event) { init(event.detail.elt || document); });
+  // Close an open confirm panel with Escape.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    document.querySelectorAll("details.confirm[open]").forEach(function (d) {
+      d.removeAttribute("open");
+      var s = d.querySelector("summary");
+      if (s) s.focus();
+    });
+  });
+})();

@@ -1,0 +1,90 @@
+"""OpenAPI 3 schema, the self-hosted docs page, and schemathesis against a live server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+)
+
+from flags.api.tokens import personal_token_create
+from flags.demo import DEMO_SERVER_KEY
+from tests.flags.test_api_support import _fresh_key_cache  # noqa: F401
+
+
+@pytest.mark.django_db
+def test_schema_lists_every_endpoint(client: Any) -> None:
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    for path in (
+        "/api/v1/sdk/ruleset",
+        "/api/v1/evaluate",
+        "/ofrep/v1/evaluate/flags/{key}",
+        "/ofrep/v1/evaluate/flags",
+        "/api/v1/flags",
+        "/api/v1/flags/{key}/environments/{env}/toggle",
+        "/api/v1/versions/{id}/rollback",
+        "/api/v1/segments",
+    ):
+        assert path in paths, path
+    schemes = response.json()["components"]["securitySchemes"]
+    assert {"ApiKeyBearer", "ApiKeyHeader", "PersonalToken"} <= set(schemes)
+
+
+@pytest.mark.django_db
+def test_docs_page_loads_no_assets_from_a_cdn(client: Any) -> None:
+    response = client.get("/api/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "/static/drf_spectacular_sidecar/" in html
+    for cdn in ("cdn.jsdelivr", "unpkg.com", "cdnjs", "googleapis"):
+        assert cdn not in html
+
+
+@pytest.fixture
+def schema_and_headers(
+    live_server: Any, transactional_db: Any, demo: Any, admin_user: Any
+) -> tuple[Any, dict[str, str]]:
+    _, token = personal_token_create(user=admin_user, name="schemathesis")
+    schema = schemathesis.from_uri(
+        f"{live_server.url}/api/schema/?format=json", base_url=live_server.url
+    )
+    # Both credentials on every call: delivery endpoints read X-API-Key, management the token.
+    return schema, {"X-API-Key": DEMO_SERVER_KEY, "Authorization": f"Token {token}"}
+
+
+def test_schemathesis_finds_no_5xx_and_responses_conform(
+    schema_and_headers: tuple[Any, dict[str, str]],
+) -> None:
+    schema, headers = schema_and_headers
+    checks = (not_a_server_error, response_schema_conformance, content_type_conformance)
+    failures: list[str] = []
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 20
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=25,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        def run(case: Any) -> None:
+            response = case.call(headers=headers, timeout=30)
+            case.validate_response(response, checks=checks)
+
+        try:
+            run()
+        except Exception as exc:  # collect all operations' failures, then report them together
+            failures.append(f"{operation.verbose_name}: {str(exc)[:2000]}")
+    assert not failures, "\n\n".join(failures)
