@@ -11,6 +11,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from flagsite_sdk.engine import validate_flag, validate_segment
@@ -89,6 +90,16 @@ def _bump_and_publish(environments: list[Environment]) -> None:
         ruleset_publish_on_commit(env_id)
 
 
+def _clean(obj: Any, *, exclude: list[str]) -> None:
+    """Model validation (key format, lengths) reported like every other refusal."""
+    try:
+        obj.full_clean(exclude=exclude)
+    except ValidationError as exc:
+        raise ConfigError(
+            (field, message) for field, messages in exc.message_dict.items() for message in messages
+        ) from None
+
+
 def _require_comment(environment: Environment, comment: str) -> None:
     if environment.is_production and not comment.strip():
         raise ConfigError(
@@ -155,7 +166,7 @@ def flag_create(
         lifecycle=lifecycle,
         salt=salt or key,
     )
-    flag.full_clean(exclude=["variants", "tags"])
+    _clean(flag, exclude=["variants", "tags"])
     off = off_variant or _default_off_variant(variants)
     config_data = {
         "enabled": False,
@@ -229,7 +240,7 @@ def flag_update(*, flag: Flag, actor: Actor, comment: str = "", **changes: Any) 
     diff = json_diff(before, after)
     if not diff:
         return flag
-    flag.full_clean(exclude=["variants", "tags", "key"])
+    _clean(flag, exclude=["variants", "tags", "key"])
     environments = list(Environment.objects.all())
     configs = {c.environment_id: c for c in flag.configs.all()}
     for env in environments:
@@ -377,7 +388,7 @@ def version_restore(*, version: Version, actor: Actor, comment: str) -> Version:
 
 
 def _validate_segment(segment: Segment) -> None:
-    segment.full_clean(exclude=["included", "excluded", "clauses"])
+    _clean(segment, exclude=["included", "excluded", "clauses"])
     others = _all_segments(exclude=segment if segment.pk else None)
     data = segment_data(segment)
     raise_if_errors(validate_segment(data, segments=others | {segment.key: data}))
@@ -472,7 +483,7 @@ def environment_create(
     env = Environment(
         key=key, name=name or key, is_production=is_production, sort_order=sort_order, color=color
     )
-    env.full_clean()
+    _clean(env, exclude=[])
     env.save()
     for flag in Flag.objects.all():
         off = _default_off_variant(flag.variants)

@@ -20,7 +20,7 @@ from flags.models import (
     Version,
 )
 
-KEY_FIELD = {"max_length": 64}
+KEY_FIELD = {"max_length": 128}
 NAME_FIELD = {"max_length": 200, "required": False, "allow_blank": True, "default": ""}
 COMMENT = {"required": False, "allow_blank": True, "default": "", "max_length": 2000}
 

@@ -7,6 +7,12 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 
+# Flag and segment keys: what OpenFeature and Unleash allow (any case, dots, Unicode), minus
+# whitespace and characters that break URLs. Environment keys stay lowercase slugs.
+FLAG_KEY_VALIDATOR = RegexValidator(
+    r"^[^\s/\\?#%]{1,128}$",
+    "Use 1-128 characters without spaces or any of / \\ ? # %.",
+)
 KEY_VALIDATOR = RegexValidator(
     r"^[a-z0-9][a-z0-9_.-]{0,63}$",
     "Use 1-64 lowercase letters, digits, '-', '_' or '.', starting with a letter or digit.",

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from .environment import KEY_VALIDATOR, Environment
+from .environment import FLAG_KEY_VALIDATOR, Environment
 
 
 class FlagKind(models.TextChoices):
@@ -22,7 +22,7 @@ class Lifecycle(models.TextChoices):
 class Flag(models.Model):
     """A flag's definition, shared by all environments. Change it only through flags.changes."""
 
-    key = models.CharField(max_length=64, unique=True, validators=[KEY_VALIDATOR])
+    key = models.CharField(max_length=128, unique=True, validators=[FLAG_KEY_VALIDATOR])
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     kind = models.CharField(max_length=16, choices=FlagKind.choices)

@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from django.db import models
 
-from .environment import KEY_VALIDATOR
+from .environment import FLAG_KEY_VALIDATOR
 
 
 class Segment(models.Model):
     """A reusable group of contexts, shared by all environments. Change it via flags.changes."""
 
-    key = models.CharField(max_length=64, unique=True, validators=[KEY_VALIDATOR])
+    key = models.CharField(max_length=128, unique=True, validators=[FLAG_KEY_VALIDATOR])
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     included = models.JSONField(default=list, blank=True)
