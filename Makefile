@@ -10,7 +10,7 @@ $(STAMP): pyproject.toml sdk/pyproject.toml
 	@test -x $(BIN)/python || { echo "==> creating virtualenv in $(VENV)"; $(PYTHON) -m venv $(VENV); }
 	@echo "==> installing flagsite and its dependencies (first run takes a minute or two)"
 	@$(BIN)/python -m pip install --disable-pip-version-check -q --upgrade pip
-	@$(BIN)/python -m pip install --disable-pip-version-check --progress-bar on -q -e ./sdk -e '.[dev]'
+	@PYTHONWARNINGS=ignore $(BIN)/python -m pip install --disable-pip-version-check --progress-bar on -q -e ./sdk -e '.[dev]'
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -8,14 +8,15 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse
-from django.views.decorators.csrf import csrf_exempt
-from rest_framework import exceptions, status
+from django.http import HttpRequest
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from flags.api.auth import ApiKeyAuthentication, IsAnyKey, IsServerKey, KeyPrincipal
+from flags.api.schema_docs import ERROR
 from flagsite.ratelimit import rate_limit_hit
 
 from .ingest import MAX_EVENTS, MAX_EVENTS_BYTES, MAX_FEEDBACK_BYTES, events_ingest, feedback_ingest
@@ -69,6 +70,41 @@ def _limit(bucket: str, per_minute: int) -> None:
         raise exceptions.Throttled(wait=wait)
 
 
+_EVENTS_REQUEST = inline_serializer(
+    "EventsBatch",
+    {"events": serializers.ListField(child=serializers.DictField(), min_length=1)},
+)
+_EVENTS_RESULT = inline_serializer(
+    "EventsResult",
+    {
+        "accepted": serializers.IntegerField(),
+        "duplicates": serializers.IntegerField(),
+        "rejected": serializers.ListField(child=serializers.DictField()),
+    },
+)
+_FEEDBACK_REQUEST = inline_serializer(
+    "Feedback",
+    {
+        "id": serializers.CharField(max_length=128),
+        "conversation_id": serializers.CharField(),
+        "request_id": serializers.CharField(required=False),
+        "user_key": serializers.CharField(required=False),
+        "type": serializers.ChoiceField(choices=["thumbs_up", "thumbs_down"]),
+        "rating": serializers.IntegerField(min_value=1, max_value=5, required=False),
+        "comment": serializers.CharField(max_length=5000, required=False),
+        "category": serializers.ChoiceField(
+            choices=["hallucination", "irrelevant", "formatting", "safety", "other"],
+            required=False,
+        ),
+        "timestamp": serializers.DateTimeField(required=False),
+    },
+)
+_FEEDBACK_RESULT = inline_serializer(
+    "FeedbackResult", {"id": serializers.CharField(), "status": serializers.CharField()}
+)
+_ERRORS = {code: ERROR for code in (401, 403, 413, 429)}
+
+
 class EventsApi(APIView):
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [IsServerKey]
@@ -78,6 +114,15 @@ class EventsApi(APIView):
         principal: KeyPrincipal = request.user
         _limit(f"events:key:{principal.api_key_id}", settings.FLAGSITE_RATE_LIMIT_PER_MINUTE)
 
+    @extend_schema(
+        summary="Ingest a batch of telemetry events (docs/events.md)",
+        request=_EVENTS_REQUEST,
+        responses={
+            200: _EVENTS_RESULT,
+            400: OpenApiResponse(description="Every event was rejected, or the body is invalid."),
+            **_ERRORS,
+        },
+    )
     def post(self, request: Request) -> Response:
         body = json_body(request, max_bytes=MAX_EVENTS_BYTES)
         events = body.get("events") if isinstance(body, dict) else None
@@ -93,16 +138,36 @@ class EventsApi(APIView):
 
 
 class FeedbackApi(APIView):
+    """Browsers call this from other origins with a client key: the preflight is answered
+    without a key, and every answer (errors too, so scripts can read them) carries the CORS
+    headers. No cookies are involved, so any origin may call it."""
+
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [IsAnyKey]
 
+    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return Response(status=204)
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        for name, value in CORS_HEADERS.items():
+            response[name] = value
+        return response
+
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        if request.method == "OPTIONS":
+            return  # a CORS preflight carries no key
         # The IP limit comes first, so a flood of bad keys costs no key lookups.
         _limit(f"feedback:ip:{client_ip(request)}", settings.FEEDBACK_RATE_LIMIT_PER_IP)
         super().initial(request, *args, **kwargs)
         principal: KeyPrincipal = request.user
         _limit(f"feedback:key:{principal.api_key_id}", settings.FEEDBACK_RATE_LIMIT_PER_KEY)
 
+    @extend_schema(
+        summary="Record explicit feedback (thumbs, rating, comment, category)",
+        request=_FEEDBACK_REQUEST,
+        responses={201: _FEEDBACK_RESULT, 200: _FEEDBACK_RESULT, 400: ERROR, **_ERRORS},
+    )
     def post(self, request: Request) -> Response:
         body = json_body(request, max_bytes=MAX_FEEDBACK_BYTES)
         try:
@@ -125,16 +190,4 @@ CORS_HEADERS = {
 }
 
 events_api = EventsApi.as_view()
-_feedback_api = FeedbackApi.as_view()
-
-
-@csrf_exempt
-def feedback_api(request: HttpRequest) -> HttpResponse:
-    """Browsers call this from other origins with a client key: answer the preflight without
-    a key, and put the CORS headers on every answer (errors too, so scripts can read them).
-    No cookies are involved, so any origin may call it."""
-    preflight = request.method == "OPTIONS"
-    response = HttpResponse(status=204) if preflight else _feedback_api(request)
-    for name, value in CORS_HEADERS.items():
-        response[name] = value
-    return response
+feedback_api = FeedbackApi.as_view()

@@ -88,3 +88,14 @@ def test_schemathesis_finds_no_5xx_and_responses_conform(
         except Exception as exc:  # collect all operations' failures, then report them together
             failures.append(f"{operation.verbose_name}: {str(exc)[:2000]}")
     assert not failures, "\n\n".join(failures)
+
+
+def test_the_schema_generates_without_warnings(tmp_path: Any) -> None:
+    """Every API view is described (none silently left out of /api/schema/)."""
+    from django.core.management import call_command
+
+    out = tmp_path / "schema.yaml"
+    call_command("spectacular", "--fail-on-warn", "--file", str(out))
+    text = out.read_text()
+    for path in ("/api/v1/evaluate", "/api/v1/events", "/api/v1/feedback", "/ofrep/v1/"):
+        assert path in text
