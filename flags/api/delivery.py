@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from flagsite_sdk.engine import evaluate, evaluate_all
@@ -17,9 +18,17 @@ from rest_framework import exceptions
 from rest_framework.views import APIView
 
 from flags.models import ApiKey
+from flagsite.ratelimit import rate_limit_hit
 
 from . import schema_docs as docs
-from .auth import ApiKeyAuthentication, IsAnyKey, IsServerKey, KeyPrincipal
+from .auth import (
+    ApiKeyAuthentication,
+    IsAnyKey,
+    IsServerKey,
+    KeyPrincipal,
+    principal_for_key,
+    raw_key_from_headers,
+)
 from .delivery_common import (
     InputError,
     KeyRateThrottle,
@@ -40,8 +49,39 @@ class _DeliveryView(APIView):
     throttle_classes = [KeyRateThrottle]
 
 
+def _ruleset_fast(request: Any) -> HttpResponse | None:
+    """The steady state of SDK polling (a known server key under its limit) without DRF's
+    request wrapping, negotiation and permission machinery: what the 304 path spends its time
+    on. Anything else returns None and goes through DRF, so every error answer stays uniform."""
+    raw = raw_key_from_headers(request.META)
+    if raw is None:
+        return None
+    try:
+        principal = principal_for_key(raw)
+    except Exception:  # let DRF report it (e.g. the key store being unreachable)
+        return None
+    if principal is None or principal.kind != ApiKey.Kind.SERVER:
+        return None
+    limit = int(getattr(settings, "FLAGSITE_RATE_LIMIT_PER_MINUTE", 0))
+    wait = rate_limit_hit(f"key:{principal.api_key_id}", limit)
+    if wait is not None:
+        request._flagsite_throttle_wait = wait  # counted once: KeyRateThrottle reuses it
+        return None
+    published = ruleset_for(principal)
+    if etag_matches(request, published.etag):
+        return not_modified(published.etag)
+    return json_response(published.body, etag=published.etag)
+
+
 class RulesetView(_DeliveryView):
     permission_classes = [IsServerKey]
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        if request.method == "GET":
+            response = _ruleset_fast(request)
+            if response is not None:
+                return response
+        return super().dispatch(request, *args, **kwargs)
 
     @extend_schema(
         operation_id="sdk_ruleset",

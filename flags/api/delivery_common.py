@@ -121,6 +121,10 @@ class KeyRateThrottle(BaseThrottle):
         principal = request.user
         if not isinstance(principal, KeyPrincipal):
             return True
+        counted = getattr(request._request, "_flagsite_throttle_wait", None)
+        if counted is not None:  # the fast path already counted this request and said no
+            self._wait = counted
+            return False
         limit = int(getattr(settings, "FLAGSITE_RATE_LIMIT_PER_MINUTE", 0))
         self._wait = rate_limit_hit(f"key:{principal.api_key_id}", limit)
         return self._wait is None

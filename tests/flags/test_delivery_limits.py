@@ -116,3 +116,22 @@ def test_cors_allow_list_and_other_paths(client: Any, demo: Any, settings: Any) 
     # The ruleset (server keys) and the management API are not for browsers on other origins.
     ruleset = client.get("/api/v1/sdk/ruleset", HTTP_ORIGIN="https://good.example", **SERVER)
     assert "Access-Control-Allow-Origin" not in ruleset
+
+
+@pytest.mark.django_db
+def test_the_ruleset_fast_path_is_limited_and_counts_each_request_once(
+    client: Any, demo: Any, settings: Any
+) -> None:
+    settings.FLAGSITE_RATE_LIMIT_PER_MINUTE = 3
+    first = client.get("/api/v1/sdk/ruleset", **SERVER)
+    assert first.status_code == 200
+    etag = first["ETag"]
+    assert client.get("/api/v1/sdk/ruleset", HTTP_IF_NONE_MATCH=etag, **SERVER).status_code == 304
+    assert client.get("/api/v1/sdk/ruleset", HTTP_IF_NONE_MATCH=etag, **SERVER).status_code == 304
+    limited = client.get("/api/v1/sdk/ruleset", HTTP_IF_NONE_MATCH=etag, **SERVER)
+    assert limited.status_code == 429
+    assert limited["Retry-After"].isdigit()
+    assert limited.json()["error"]["code"] == "throttled"
+    # A client key on the ruleset endpoint still gets DRF's 403, not the fast path.
+    settings.FLAGSITE_RATE_LIMIT_PER_MINUTE = 0
+    assert client.get("/api/v1/sdk/ruleset", **CLIENT).status_code == 403
