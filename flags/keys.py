@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from .changes import Actor, _audit
+from .changes import Actor, audit_record
 from .models import ApiKey, Environment
 
 
@@ -26,7 +26,7 @@ def api_key_create(
         hint=raw[:10],
         created_by=actor.user,
     )
-    _audit(
+    audit_record(
         actor=actor,
         action="api_key.created",
         object_type="api_key",
@@ -42,7 +42,7 @@ def api_key_revoke(*, api_key: ApiKey, actor: Actor) -> ApiKey:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
-        _audit(
+        audit_record(
             actor=actor,
             action="api_key.revoked",
             object_type="api_key",

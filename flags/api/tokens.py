@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from flags.changes import Actor, _audit
+from flags.changes import Actor, audit_record
 from flags.models import PersonalToken
 
 
@@ -16,7 +16,7 @@ def personal_token_create(*, user: object, name: str) -> tuple[PersonalToken, st
     token = PersonalToken.objects.create(
         user=user, name=name, token_hash=PersonalToken.hash_token(raw), hint=raw[:10]
     )
-    _audit(
+    audit_record(
         actor=Actor(user=user),
         action="token.created",
         object_type="token",
@@ -31,7 +31,7 @@ def personal_token_revoke(*, token: PersonalToken, actor: Actor) -> PersonalToke
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
-        _audit(
+        audit_record(
             actor=actor,
             action="token.revoked",
             object_type="token",

@@ -11,7 +11,7 @@ from django.db import models
 # whitespace and characters that break URLs. Environment keys stay lowercase slugs.
 FLAG_KEY_VALIDATOR = RegexValidator(
     r"^[^\s/\\?#%]{1,128}$",
-    "Use 1-128 characters without spaces or any of / \\ ? # %.",
+    "Use 1-128 characters without spaces or any of / \\ ? # %%.",
 )
 KEY_VALIDATOR = RegexValidator(
     r"^[a-z0-9][a-z0-9_.-]{0,63}$",

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
-from flags.changes import _audit
+from flags.changes import audit_record
 from flags.forms import RoleForm, UserCreateForm
 from flags.models import Role, UserProfile, user_role
 from flags.permissions import require_admin
@@ -46,7 +46,7 @@ def user_role_set(request: HttpRequest, user_id: int) -> HttpResponse:
         return redirect("users")
     before = user_role(user)
     UserProfile.objects.update_or_create(user=user, defaults={"role": form.cleaned_data["role"]})
-    _audit(
+    audit_record(
         actor=actor(request),
         action="user.role_changed",
         object_type="user",
@@ -67,7 +67,7 @@ def user_new(request: HttpRequest) -> HttpResponse:
     data = form.cleaned_data
     user = get_user_model().objects.create_user(data["username"], password=data["password"])
     UserProfile.objects.create(user=user, role=data["role"])
-    _audit(
+    audit_record(
         actor=actor(request),
         action="user.created",
         object_type="user",

@@ -302,3 +302,12 @@ def test_csv_export_follows_the_filters(client: Client, viewer_user: Any, inbox_
     assert by_id["fb-b"]["model"] == "gpt-4-turbo"
     # Formulas stay text in spreadsheets.
     assert by_id["fb-a"]["comment"].startswith("'=")
+
+
+@pytest.mark.django_db
+def test_the_main_navigation_links_to_the_inbox(client: Any, viewer_user: Any) -> None:
+    client.force_login(viewer_user)
+    page = client.get("/").content.decode()
+    assert 'href="/feedback/"' in page
+    inbox = client.get("/feedback/").content.decode()
+    assert 'href="/feedback/" aria-current="page"' in inbox

@@ -130,3 +130,14 @@ def test_django_admin_is_closed_to_non_staff(client: Any, editor_user: Any) -> N
 @pytest.mark.django_db
 def test_healthz_reports_ok(client: Any) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_django_admin_is_closed_to_staff_who_are_not_superusers(
+    client: Any, editor_user: Any
+) -> None:
+    editor_user.is_staff = True
+    editor_user.save()
+    client.force_login(editor_user)
+    response = client.get("/django-admin/")
+    assert response.status_code == 302 and "login" in response["Location"]

@@ -1,0 +1,28 @@
+"""Every write to flags, configurations, segments and environments goes through here.
+
+Each function validates, writes the new state, an immutable Version and an AuditEvent in one
+transaction, bumps the affected environments' ruleset version and publishes the new ruleset
+after commit. Nothing is updated in place without a version.
+"""
+
+from .base import CONFIG_FIELDS, FLAG_FIELDS, SEGMENT_FIELDS, SYSTEM, Actor, audit_record
+from .environments import environment_create
+from .flags import flag_config_update, flag_create, flag_toggle, flag_update, version_restore
+from .segments import segment_create, segment_update
+
+__all__ = [
+    "CONFIG_FIELDS",
+    "FLAG_FIELDS",
+    "SEGMENT_FIELDS",
+    "SYSTEM",
+    "Actor",
+    "audit_record",
+    "environment_create",
+    "flag_config_update",
+    "flag_create",
+    "flag_toggle",
+    "flag_update",
+    "segment_create",
+    "segment_update",
+    "version_restore",
+]

@@ -1,0 +1,68 @@
+"""Environments: a new one starts with every flag disabled."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from ..models import Environment, Flag, FlagConfig, Version
+from ..validation import ConfigError
+from .base import (
+    Actor,
+    _bump_and_publish,
+    _clean,
+    _default_off_variant,
+    audit_record,
+    version_record,
+)
+
+# --- environments --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def environment_create(
+    *,
+    key: str,
+    name: str,
+    actor: Actor,
+    is_production: bool = False,
+    sort_order: int = 0,
+    color: str = "#64748b",
+) -> Environment:
+    """A new environment starts with every flag disabled (serving its off variant)."""
+    if Environment.objects.filter(key=key).exists():
+        raise ConfigError([("key", f"An environment with the key {key!r} already exists.")])
+    env = Environment(
+        key=key, name=name or key, is_production=is_production, sort_order=sort_order, color=color
+    )
+    _clean(env, exclude=[])
+    env.save()
+    for flag in Flag.objects.all():
+        off = _default_off_variant(flag.variants)
+        config = FlagConfig.objects.create(
+            flag=flag,
+            environment=env,
+            enabled=False,
+            off_variant=off,
+            default={"variant": off},
+            rules=[],
+            prerequisites=[],
+        )
+        version_record(
+            actor=actor,
+            comment="environment created",
+            subject=Version.Subject.CONFIG,
+            flag=flag,
+            environment=env,
+            number=1,
+            data=config.as_data(),
+        )
+    audit_record(
+        actor=actor,
+        action="environment.created",
+        object_type="environment",
+        object_key=key,
+        environment=env,
+        summary=f"created environment {key}",
+    )
+    _bump_and_publish([env])
+    return env

@@ -1,0 +1,282 @@
+"""Flags: create, change the definition, change or toggle a configuration, roll back."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from django.db import transaction
+from flagsite_sdk.engine import validate_flag
+
+from ..diff import diff_summary, json_diff
+from ..models import Environment, Flag, FlagConfig, Lifecycle, Version
+from ..ruleset import flag_data
+from ..validation import ConfigError, raise_if_errors
+from .base import (
+    CONFIG_FIELDS,
+    FLAG_FIELDS,
+    SEGMENT_FIELDS,
+    Actor,
+    _all_segments,
+    _bump_and_publish,
+    _clean,
+    _default_off_variant,
+    _require_comment,
+    change_record,
+    version_record,
+)
+from .segments import segment_update
+
+
+def _other_flags(environment: Environment, exclude: Flag | None) -> dict[str, dict[str, Any]]:
+    configs = {c.flag_id: c for c in FlagConfig.objects.filter(environment=environment)}
+    return {
+        f.key: flag_data(f, configs.get(f.id))
+        for f in Flag.objects.exclude(lifecycle=Lifecycle.ARCHIVED)
+        if exclude is None or f.id != exclude.id
+    }
+
+
+def _validate_flag_in(flag: Flag, config_data: dict[str, Any], environment: Environment) -> None:
+    data = flag_data(flag, None) | config_data
+    others = _other_flags(environment, exclude=flag)
+    raise_if_errors(validate_flag(data, segments=_all_segments(), flags=others | {flag.key: data}))
+
+
+# --- flags -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def flag_create(
+    *,
+    key: str,
+    name: str,
+    kind: str,
+    variants: list[dict[str, Any]],
+    actor: Actor,
+    description: str = "",
+    tags: list[str] | None = None,
+    owner: Any = None,
+    lifecycle: str = Lifecycle.ACTIVE,
+    salt: str | None = None,
+    off_variant: str | None = None,
+    comment: str = "",
+) -> Flag:
+    """Create a flag and a disabled configuration (serving the off variant) in every environment."""
+    if Flag.objects.filter(key=key).exists():
+        raise ConfigError([("key", f"A flag with the key {key!r} already exists.")])
+    flag = Flag(
+        key=key,
+        name=name or key,
+        description=description,
+        kind=kind,
+        variants=variants,
+        tags=list(tags or []),
+        owner=owner,
+        lifecycle=lifecycle,
+        salt=salt or key,
+    )
+    _clean(flag, exclude=["variants", "tags"])
+    off = off_variant or _default_off_variant(variants)
+    config_data = {
+        "enabled": False,
+        "off_variant": off,
+        "rules": [],
+        "default": {"variant": off},
+        "prerequisites": [],
+    }
+    raise_if_errors(
+        validate_flag(flag_data(flag, None) | config_data, segments=_all_segments(), flags=None)
+    )
+    flag.save()
+    change_record(
+        actor=actor,
+        comment=comment,
+        action="flag.created",
+        object_key=key,
+        summary=f"created flag {key} ({kind}, {len(variants)} variants)",
+        version_fields={
+            "subject": Version.Subject.FLAG,
+            "flag": flag,
+            "number": 1,
+            "data": _flag_snapshot(flag),
+        },
+    )
+    environments = list(Environment.objects.all())
+    for env in environments:
+        config = FlagConfig.objects.create(flag=flag, environment=env, **config_data)
+        version_record(
+            actor=actor,
+            comment=comment,
+            subject=Version.Subject.CONFIG,
+            flag=flag,
+            environment=env,
+            number=config.version,
+            data=config.as_data(),
+        )
+    _bump_and_publish(environments)
+    return flag
+
+
+def _flag_snapshot(flag: Flag) -> dict[str, Any]:
+    return {
+        "name": flag.name,
+        "description": flag.description,
+        "kind": flag.kind,
+        "variants": copy.deepcopy(flag.variants),
+        "tags": list(flag.tags),
+        "lifecycle": flag.lifecycle,
+        "owner_id": flag.owner_id,
+    }
+
+
+@transaction.atomic
+def flag_update(*, flag: Flag, actor: Actor, comment: str = "", **changes: Any) -> Flag:
+    """Change a flag's definition (name, description, variants, tags, lifecycle, owner_id)."""
+    unknown = set(changes) - set(FLAG_FIELDS)
+    if unknown:
+        raise ConfigError(
+            [(name, "This field cannot be changed here.") for name in sorted(unknown)]
+        )
+    flag = Flag.objects.select_for_update().get(pk=flag.pk)
+    before = _flag_snapshot(flag)
+    for name, value in changes.items():
+        setattr(flag, name, value)
+    after = _flag_snapshot(flag)
+    diff = json_diff(before, after)
+    if not diff:
+        return flag
+    _clean(flag, exclude=["variants", "tags", "key"])
+    environments = list(Environment.objects.all())
+    configs = {c.environment_id: c for c in flag.configs.all()}
+    for env in environments:
+        config = configs.get(env.id)
+        if config is not None:
+            try:
+                _validate_flag_in(flag, config.as_data(), env)
+            except ConfigError as exc:
+                raise ConfigError(
+                    [(path, f"{env.key}: {message}") for path, message in exc.errors]
+                ) from None
+    flag.version += 1
+    flag.save()
+    change_record(
+        actor=actor,
+        comment=comment,
+        action="flag.updated",
+        object_key=flag.key,
+        summary=f"{flag.key}: {diff_summary(diff)}",
+        diff=diff,
+        version_fields={
+            "subject": Version.Subject.FLAG,
+            "flag": flag,
+            "number": flag.version,
+            "data": after,
+        },
+    )
+    _bump_and_publish(environments)
+    return flag
+
+
+@transaction.atomic
+def flag_config_update(
+    *,
+    flag: Flag,
+    environment: Environment,
+    actor: Actor,
+    comment: str = "",
+    action: str = "flag.config_updated",
+    **changes: Any,
+) -> FlagConfig:
+    """Change how a flag is served in one environment (any of enabled, off_variant, rules,
+    default, prerequisites). Validated as a whole before anything is written."""
+    unknown = set(changes) - set(CONFIG_FIELDS)
+    if unknown:
+        raise ConfigError([(name, "Unknown configuration field.") for name in sorted(unknown)])
+    config = FlagConfig.objects.select_for_update().get(flag=flag, environment=environment)
+    before = config.as_data()
+    after = copy.deepcopy(before) | copy.deepcopy(changes)
+    diff = json_diff(before, after)
+    if not diff:
+        return config
+    _require_comment(environment, comment)
+    _validate_flag_in(flag, after, environment)
+    for name, value in changes.items():
+        setattr(config, name, value)
+    config.version += 1
+    config.save()
+    if set(changes) == {"enabled"}:
+        summary = f"{'enabled' if config.enabled else 'disabled'} {flag.key} in {environment.key}"
+    else:
+        summary = f"{flag.key}@{environment.key}: {diff_summary(diff)}"
+    change_record(
+        actor=actor,
+        comment=comment,
+        action=action,
+        object_key=flag.key,
+        environment=environment,
+        summary=summary,
+        diff=diff,
+        version_fields={
+            "subject": Version.Subject.CONFIG,
+            "flag": flag,
+            "environment": environment,
+            "number": config.version,
+            "data": config.as_data(),
+        },
+    )
+    _bump_and_publish([environment])
+    return config
+
+
+def flag_toggle(
+    *, flag: Flag, environment: Environment, enabled: bool, actor: Actor, comment: str = ""
+) -> FlagConfig:
+    return flag_config_update(
+        flag=flag,
+        environment=environment,
+        actor=actor,
+        comment=comment,
+        action="flag.toggled",
+        enabled=enabled,
+    )
+
+
+def version_restore(*, version: Version, actor: Actor, comment: str) -> Version:
+    """Roll back: write a new version equal to `version` (which stays in history untouched)."""
+    note = comment or f"rolled back to version {version.number}"
+    if version.subject == Version.Subject.CONFIG:
+        assert version.flag is not None and version.environment is not None
+        config = flag_config_update(
+            flag=version.flag,
+            environment=version.environment,
+            actor=actor,
+            comment=note,
+            action="flag.rolled_back",
+            **{k: version.data[k] for k in CONFIG_FIELDS},
+        )
+        return Version.objects.get(
+            subject=Version.Subject.CONFIG,
+            flag=version.flag,
+            environment=version.environment,
+            number=config.version,
+        )
+    if version.subject == Version.Subject.FLAG:
+        assert version.flag is not None
+        flag = flag_update(
+            flag=version.flag,
+            actor=actor,
+            comment=note,
+            **{k: version.data[k] for k in FLAG_FIELDS if k in version.data},
+        )
+        return Version.objects.get(subject=Version.Subject.FLAG, flag=flag, number=flag.version)
+    assert version.segment is not None
+    segment = segment_update(
+        segment=version.segment,
+        actor=actor,
+        comment=note,
+        **{k: version.data[k] for k in SEGMENT_FIELDS if k in version.data},
+    )
+    return Version.objects.get(
+        subject=Version.Subject.SEGMENT, segment=segment, number=segment.version
+    )

@@ -1,0 +1,92 @@
+"""Segments: create and change (each change republishes every environment)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from flagsite_sdk.engine import validate_segment
+
+from ..diff import diff_summary, json_diff
+from ..models import Environment, Segment, Version
+from ..ruleset import segment_data
+from ..validation import ConfigError, raise_if_errors
+from .base import (
+    SEGMENT_FIELDS,
+    Actor,
+    _all_segments,
+    _bump_and_publish,
+    _clean,
+    change_record,
+)
+
+# --- segments ------------------------------------------------------------------------------
+
+
+def _validate_segment(segment: Segment) -> None:
+    _clean(segment, exclude=["included", "excluded", "clauses"])
+    others = _all_segments(exclude=segment if segment.pk else None)
+    data = segment_data(segment)
+    raise_if_errors(validate_segment(data, segments=others | {segment.key: data}))
+
+
+@transaction.atomic
+def segment_create(
+    *, key: str, name: str, actor: Actor, comment: str = "", **fields: Any
+) -> Segment:
+    if Segment.objects.filter(key=key).exists():
+        raise ConfigError([("key", f"A segment with the key {key!r} already exists.")])
+    unknown = set(fields) - set(SEGMENT_FIELDS)
+    if unknown:
+        raise ConfigError([(name, "Unknown segment field.") for name in sorted(unknown)])
+    segment = Segment(key=key, name=name or key, **fields)
+    _validate_segment(segment)
+    segment.save()
+    change_record(
+        actor=actor,
+        comment=comment,
+        action="segment.created",
+        object_key=key,
+        summary=f"created segment {key}",
+        version_fields={
+            "subject": Version.Subject.SEGMENT,
+            "segment": segment,
+            "number": 1,
+            "data": segment.as_data(),
+        },
+    )
+    _bump_and_publish(list(Environment.objects.all()))
+    return segment
+
+
+@transaction.atomic
+def segment_update(*, segment: Segment, actor: Actor, comment: str = "", **changes: Any) -> Segment:
+    unknown = set(changes) - set(SEGMENT_FIELDS)
+    if unknown:
+        raise ConfigError([(name, "Unknown segment field.") for name in sorted(unknown)])
+    segment = Segment.objects.select_for_update().get(pk=segment.pk)
+    before = segment.as_data()
+    for name, value in changes.items():
+        setattr(segment, name, value)
+    diff = json_diff(before, segment.as_data())
+    if not diff:
+        return segment
+    _validate_segment(segment)
+    segment.version += 1
+    segment.save()
+    change_record(
+        actor=actor,
+        comment=comment,
+        action="segment.updated",
+        object_key=segment.key,
+        summary=f"{segment.key}: {diff_summary(diff)}",
+        diff=diff,
+        version_fields={
+            "subject": Version.Subject.SEGMENT,
+            "segment": segment,
+            "number": segment.version,
+            "data": segment.as_data(),
+        },
+    )
+    _bump_and_publish(list(Environment.objects.all()))
+    return segment
