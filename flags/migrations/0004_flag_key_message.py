@@ -5,20 +5,37 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('flags', '0003_flag_keys_any_case'),
+        ("flags", "0003_flag_keys_any_case"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='flag',
-            name='key',
-            field=models.CharField(max_length=128, unique=True, validators=[django.core.validators.RegexValidator('^[^\\s/\\\\?#%]{1,128}$', 'Use 1-128 characters without spaces or any of / \\ ? # %%.')]),
+            model_name="flag",
+            name="key",
+            field=models.CharField(
+                max_length=128,
+                unique=True,
+                validators=[
+                    django.core.validators.RegexValidator(
+                        "^[^\\s/\\\\?#%]{1,128}$",
+                        "Use 1-128 characters without spaces or any of / \\ ? # %%.",
+                    )
+                ],
+            ),
         ),
         migrations.AlterField(
-            model_name='segment',
-            name='key',
-            field=models.CharField(max_length=128, unique=True, validators=[django.core.validators.RegexValidator('^[^\\s/\\\\?#%]{1,128}$', 'Use 1-128 characters without spaces or any of / \\ ? # %%.')]),
+            model_name="segment",
+            name="key",
+            field=models.CharField(
+                max_length=128,
+                unique=True,
+                validators=[
+                    django.core.validators.RegexValidator(
+                        "^[^\\s/\\\\?#%]{1,128}$",
+                        "Use 1-128 characters without spaces or any of / \\ ? # %%.",
+                    )
+                ],
+            ),
         ),
     ]
