@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from .models import Feedback, LlmCall
 from .prices import price_book_load
-from .validation import Invalid, event_clean, feedback_clean
+from .validation import Invalid, event_clean, feedback_clean, text_unstorable
 
 MAX_EVENTS = 1_000
 MAX_EVENTS_BYTES = 1024 * 1024
@@ -96,7 +96,10 @@ def events_ingest(
             result.rejected.append(
                 {
                     "index": index,
-                    "id": event_id if isinstance(event_id, str) else None,
+                    # Echo the id only when it can be encoded back to the client.
+                    "id": event_id
+                    if isinstance(event_id, str) and text_unstorable(event_id) is None
+                    else None,
                     "errors": exc.errors,
                 }
             )

@@ -114,7 +114,7 @@ class LlmCall(_Event):
 
 
 class Exposure(_Event):
-    flag_key = models.CharField(max_length=64)
+    flag_key = models.CharField(max_length=128)
     variant_key = models.CharField(max_length=128)
     user_key = models.CharField(max_length=256)
     experiment_key = models.CharField(max_length=128, blank=True)

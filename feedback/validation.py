@@ -38,6 +38,18 @@ def _choices(values: tuple[str, ...]) -> str:
     return "must be one of " + ", ".join(values)
 
 
+def text_unstorable(value: str) -> str | None:
+    """Why PostgreSQL could not store this text (NUL characters, lone UTF-16 surrogates that
+    JSON allows but UTF-8 cannot encode), or None."""
+    if "\x00" in value:
+        return "must not contain NUL characters (\\u0000)"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must be valid Unicode (it contains an unpaired surrogate)"
+    return None
+
+
 class _Reader:
     """Reads fields of one raw event, collecting every error instead of stopping at the first."""
 
@@ -54,7 +66,10 @@ class _Reader:
         if not isinstance(value, str):
             self.errors[name] = "must be a string"
             return ""
-        if required and not value:
+        problem = text_unstorable(value)
+        if problem:
+            self.errors[name] = problem
+        elif required and not value:
             self.errors[name] = "must not be empty"
         elif len(value) > max_length:
             self.errors[name] = f"must be at most {max_length} characters"
@@ -111,7 +126,12 @@ class _Reader:
             not isinstance(value, dict)
             or len(value) > MAX_FLAGS
             or not all(
-                isinstance(k, str) and 0 < len(k) <= 64 and isinstance(v, str) and len(v) <= 128
+                isinstance(k, str)
+                and 0 < len(k) <= 128
+                and isinstance(v, str)
+                and len(v) <= 128
+                and text_unstorable(k) is None
+                and text_unstorable(v) is None
                 for k, v in value.items()
             )
         ):
@@ -150,7 +170,7 @@ def _common(r: _Reader, now: datetime) -> dict[str, Any]:
 
 def _exposure(r: _Reader) -> dict[str, Any]:
     return {
-        "flag_key": r.text("flag", required=True, max_length=64),
+        "flag_key": r.text("flag", required=True, max_length=128),
         "variant_key": r.text("variant", required=True),
         "user_key": r.text("user_key", required=True, max_length=256),
         "experiment_key": r.text("experiment"),

@@ -166,7 +166,7 @@ def _now_iso(delta: timedelta) -> str:
         ),
         (exposure("x", variant=None), "variant", "is required"),
         (exposure("x", user_key=["u"]), "user_key", "must be a string"),
-        (exposure("x", flag="f" * 65), "flag", "must be at most 64 characters"),
+        (exposure("x", flag="f" * 129), "flag", "must be at most 128 characters"),
         (llm_call("x", model=None), "model", "is required"),
         (llm_call("x", prompt_tokens="12"), "prompt_tokens", "must be an integer >= 0"),
         (llm_call("x", completion_tokens=1.5), "completion_tokens", "must be an integer >= 0"),
@@ -282,3 +282,22 @@ def test_the_key_is_rate_limited(client: Client, keys: Keys) -> None:
     assert response.status_code == 429
     assert 1 <= int(response["Retry-After"]) <= 61
     assert not Exposure.objects.filter(event_id="c").exists()
+
+
+def test_text_postgresql_cannot_store_rejects_only_that_event(client: Client, keys: Keys) -> None:
+    """NUL characters and lone surrogates are valid JSON but not storable text."""
+    events = [
+        llm_call("ok-1"),
+        llm_call("bad-\ud800"),
+        llm_call("ok-2", feature="chat\x00"),
+        exposure("ok-3", flags_unused=True),
+    ]
+    response = _post(client, keys, events)
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["accepted"], body["duplicates"]) == (2, 0)
+    assert [r["index"] for r in body["rejected"]] == [1, 2]
+    assert body["rejected"][0]["id"] is None  # not echoed: it could not be encoded back
+    assert "surrogate" in body["rejected"][0]["errors"]["id"]
+    assert "NUL" in body["rejected"][1]["errors"]["feature"]
+    assert set(LlmCall.objects.values_list("event_id", flat=True)) == {"ok-1"}

@@ -192,3 +192,24 @@ def test_behind_a_proxy_the_ip_comes_from_x_forwarded_for(client: Client, keys: 
     second = _post(client, keys.client, feedback("b"), HTTP_X_FORWARDED_FOR="203.0.113.2")
     third = _post(client, keys.client, feedback("c"), HTTP_X_FORWARDED_FOR="203.0.113.2")
     assert (first.status_code, second.status_code, third.status_code) == (201, 201, 429)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [("id", "fb\x00-1", "NUL"), ("comment", "bad \ud800 surrogate", "surrogate")],
+)
+def test_text_postgresql_cannot_store_is_a_400_naming_the_field(
+    client: Client, keys: Keys, field: str, value: str, message: str
+) -> None:
+    """Found by schemathesis: JSON allows \\u0000 and lone surrogates, PostgreSQL text does not."""
+    body = {"id": "fb-ok", "conversation_id": "c1", "type": "thumbs_down"} | {field: value}
+    response = client.post(
+        "/api/v1/feedback",
+        json.dumps(body),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {keys.client}",
+    )
+    assert response.status_code == 400
+    assert message in response.json()["error"]["fields"][field][0]
+    assert not Feedback.objects.exists()
