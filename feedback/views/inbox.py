@@ -14,6 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from flags.permissions import require_write
+from flagsite.rendering import page
 
 from ..inbox import (
     BAR_STEP,
@@ -25,7 +26,6 @@ from ..inbox import (
     rows_with_calls,
 )
 from ..models import Category, Feedback
-from ._render import page
 
 PER_PAGE = 50
 

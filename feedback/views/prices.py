@@ -7,11 +7,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 
 from flags.permissions import access_for, require_admin
+from flagsite.rendering import page
 
 from ..forms import ModelPriceForm
 from ..models import ModelPrice
 from ..prices import model_price_save
-from ._render import page
 
 
 def _save(form: ModelPriceForm, price: ModelPrice | None = None) -> None:

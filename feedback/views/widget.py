@@ -12,8 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 from flags.models import ApiKey
-
-from ._render import page
+from flagsite.rendering import page
 
 WIDGET_JS = Path(settings.BASE_DIR) / "static" / "feedback" / "widget.js"
 

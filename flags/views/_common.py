@@ -8,27 +8,13 @@ from collections import defaultdict
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
 
 from flags.changes import Actor
 from flags.models import Environment, Flag
-from flags.permissions import access_for
 from flags.validation import ConfigError
-
-
-def page(
-    request: HttpRequest,
-    template: str,
-    context: dict[str, Any] | None = None,
-    *,
-    partial: str | None = None,
-    status: int = 200,
-) -> HttpResponse:
-    """Render a page, or only `partial` when htmx asked (the partial is included by the page)."""
-    ctx = {"access": access_for(request.user), **(context or {})}
-    name = partial if partial and getattr(request, "htmx", False) else template
-    return render(request, name, ctx, status=status)
+from flagsite.rendering import page  # noqa: F401 - the flag pages import it from here
 
 
 def actor(request: HttpRequest) -> Actor:

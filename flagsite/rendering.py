@@ -1,4 +1,4 @@
-"""Rendering helper shared by the feedback pages."""
+"""Rendering every UI page shares: the user's access in the context, htmx partials."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def page(
     partial: str | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    """Render a page with the user's access, or only `partial` when htmx asked for it."""
+    """Render a page, or only `partial` when htmx asked (the partial is included by the page)."""
     ctx = {"access": access_for(request.user), **(context or {})}
     name = partial if partial and getattr(request, "htmx", False) else template
     return render(request, name, ctx, status=status)
