@@ -101,4 +101,6 @@ def feedback_triage_view(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(target)
     row = rows_with_calls(feedback_search({}).filter(pk=pk))[0]
     context = {"row": row, "categories": Category.choices, "next_url": reverse("feedback_inbox")}
-    return page(request, "feedback/_row.html", context)
+    response = page(request, "feedback/_row.html", context)
+    response["HX-Trigger"] = "feedback-triaged"  # the inbox redraws its category chart
+    return response

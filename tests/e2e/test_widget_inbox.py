@@ -47,12 +47,21 @@ def test_an_editor_triages_feedback_in_the_inbox(
     # ...when an editor opens the inbox and corrects the category,
     login(page, live_server.url, editor_user.username, f"pw-{editor_user.username}")
     page.goto(f"{live_server.url}/feedback/")
+    chart = page.locator("#fb-chart")
+    assert chart.locator('text[data-category="formatting"]').text_content().strip() == "1"
+    assert chart.locator('text[data-category="hallucination"]').text_content().strip() == "0"
     row = page.locator("tr", has_text="The table came out as one line.")
     assert "gpt-4" in row.inner_text() and "$0.060000" in row.inner_text()
     row.get_by_label("Failure category for feedback fb-1").select_option("hallucination")
     row.get_by_role("button", name="Set").click()
     # then htmx swaps the row in place and the database has the triaged category.
     page.get_by_text("user said Formatting").wait_for()
+    # and the category chart is redrawn for the same filters, without a reload.
+    page.wait_for_function(
+        "document.querySelector('#fb-chart text[data-category=\\'hallucination\\']')"
+        ".textContent.trim() === '1'"
+    )
+    assert chart.locator('text[data-category="formatting"]').text_content().strip() == "0"
     page.get_by_role("button", name="Mark resolved: feedback fb-1").click()
     page.get_by_role("button", name="Reopen: feedback fb-1").wait_for()
     item = Feedback.objects.get(event_id="fb-1")
