@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import F
 
 from ..models import AuditEvent, Environment, Segment, Version
+from ..publish import ruleset_publish_on_commit
 from ..ruleset import segment_data
 from ..validation import ConfigError
 
@@ -101,8 +102,6 @@ def change_record(
 
 
 def _bump_and_publish(environments: list[Environment]) -> None:
-    from ..publish import ruleset_publish_on_commit
-
     ids = [e.id for e in environments]
     Environment.objects.filter(id__in=ids).update(ruleset_version=F("ruleset_version") + 1)
     for env_id in ids:

@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
                 validators=[
                     django.core.validators.RegexValidator(
                         "^[^\\s/\\\\?#%]{1,128}$",
-                        "Use 1-128 characters without spaces or any of / \\ ? # %.",
+                        "Use 1-128 characters without spaces or any of / \\ ? # %%.",
                     )
                 ],
             ),
@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
                 validators=[
                     django.core.validators.RegexValidator(
                         "^[^\\s/\\\\?#%]{1,128}$",
-                        "Use 1-128 characters without spaces or any of / \\ ? # %.",
+                        "Use 1-128 characters without spaces or any of / \\ ? # %%.",
                     )
                 ],
             ),
