@@ -1,11 +1,8 @@
-"""Authentication for the API.
+"""API-key authentication for the delivery endpoints (ruleset, evaluate, OFREP, events, feedback).
 
-Delivery endpoints (ruleset, evaluate, OFREP, events, feedback) take an environment's API key as
-`Authorization: Bearer <key>` or `X-API-Key: <key>`. Wrong or revoked key: 401; right key of the
-wrong kind: 403 (the permission classes below).
-
-The management API takes a person's session or a personal token (`Authorization: Token fs_pat_…`
-or `Authorization: Bearer fs_pat_…`); the token acts with its owner's role.
+They take an environment's API key as `Authorization: Bearer <key>` or `X-API-Key: <key>`. Wrong
+or revoked key: 401; right key of the wrong kind: 403 (the permission classes below). Personal
+tokens (`fs_pat_…`, the management API) are left to flags.api.auth.
 
 API keys are checked on every delivery request, so they are cached in this process: a key is
 re-read from the database at most once per FLAGSITE_API_KEY_RECHECK_SECONDS (default: the ruleset
@@ -25,8 +22,9 @@ from django.db import DatabaseError
 from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 
-from flags.models import ApiKey, PersonalToken
 from flags.models.tokens import TOKEN_PREFIX
+
+from .models import ApiKey
 
 # Record "last used" at most this often per key and process: a hot key must not write per request.
 LAST_USED_EVERY = 60.0
@@ -146,37 +144,6 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request: Any) -> str:
         return 'Bearer realm="flagsite"'
-
-
-def raw_token_from_headers(meta: dict[str, Any]) -> str | None:
-    scheme, _, value = meta.get("HTTP_AUTHORIZATION", "").partition(" ")
-    value = value.strip()
-    if scheme.lower() == "token" or (scheme.lower() == "bearer" and value.startswith(TOKEN_PREFIX)):
-        return value or None
-    return None
-
-
-class PersonalTokenAuthentication(authentication.BaseAuthentication):
-    """`Authorization: Token fs_pat_…` (or Bearer fs_pat_…): act as the token's owner."""
-
-    def authenticate(self, request: Any) -> tuple[Any, PersonalToken] | None:
-        raw = raw_token_from_headers(request.META)
-        if raw is None:
-            return None
-        token = (
-            PersonalToken.objects.select_related("user", "user__flagsite_profile")
-            .filter(token_hash=PersonalToken.hash_token(raw), revoked_at__isnull=True)
-            .first()
-        )
-        if token is None or not token.user.is_active:
-            raise exceptions.AuthenticationFailed("Unknown or revoked personal token.")
-        now = timezone.now()
-        if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-            PersonalToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        return token.user, token
-
-    def authenticate_header(self, request: Any) -> str:
-        return 'Token realm="flagsite"'
 
 
 class _KeyKind(permissions.BasePermission):

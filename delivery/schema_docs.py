@@ -1,4 +1,4 @@
-"""OpenAPI descriptions of the delivery endpoints (drf-spectacular).
+"""OpenAPI descriptions of the delivery endpoints and the API's error shape (drf-spectacular).
 
 The hot-path views parse JSON by hand for speed; these serializers only describe the shapes for
 /api/schema/ and are never used to parse a request.
@@ -39,12 +39,6 @@ KEY_ERRORS: dict[int, Any] = {
     401: OpenApiResponse(ErrorSerializer, "No API key, or an unknown or revoked one."),
     403: OpenApiResponse(ErrorSerializer, "A key of the wrong kind for this endpoint."),
     429: OpenApiResponse(ErrorSerializer, "Rate limit reached: see the Retry-After header."),
-}
-SESSION_ERRORS: dict[int, Any] = {
-    400: ERROR,
-    401: OpenApiResponse(ErrorSerializer, "Not logged in and no valid personal token."),
-    403: OpenApiResponse(ErrorSerializer, "Your role may not do this."),
-    404: OpenApiResponse(ErrorSerializer, "No such object."),
 }
 
 
@@ -116,7 +110,7 @@ OFREP_BULK_FAILURE = inline_serializer(
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
-    target_class = "flags.api.auth.ApiKeyAuthentication"
+    target_class = "delivery.auth.ApiKeyAuthentication"
     name = ["ApiKeyBearer", "ApiKeyHeader"]
 
     def get_security_definition(self, auto_schema: Any) -> list[dict[str, Any]]:
@@ -124,16 +118,3 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
             {"type": "http", "scheme": "bearer", "description": "An environment's API key."},
             {"type": "apiKey", "in": "header", "name": "X-API-Key"},
         ]
-
-
-class PersonalTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "flags.api.auth.PersonalTokenAuthentication"
-    name = "PersonalToken"
-
-    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
-        return {
-            "type": "apiKey",
-            "in": "header",
-            "name": "Authorization",
-            "description": "`Token fs_pat_…` (a personal token; acts with its owner's role).",
-        }
