@@ -58,8 +58,8 @@ def _seed(keys: Keys) -> None:
                 "request_id": f"req-{i}",
                 "conversation_id": f"conversation-with-a-long-identifier-{i}",
                 "user_key": f"user-{i}@example.com",
-                "category": category,
-                "comment": LONG if i == 0 else "",
+                **({"category": category} if category else {}),
+                **({"comment": LONG} if i == 0 else {}),
             },
         )
 
