@@ -176,9 +176,10 @@ def _bars(counts: dict[str, int], labels: list[tuple[str, str]]) -> list[Bar]:
 
 
 def vote_counts(filters: dict[str, Any]) -> list[Bar]:
-    """Thumbs up and thumbs down among the matching feedback (latest vote per person)."""
+    """Thumbs up and thumbs down among the matching feedback (latest vote per person). Like the
+    reasons chart, it ignores the category filter."""
     counts = dict(
-        feedback_search({**filters, "votes": ""})
+        feedback_search({**filters, "votes": ""}, with_category=False)
         .order_by()
         .values_list("type")
         .annotate(n=Count("id"))
