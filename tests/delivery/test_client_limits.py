@@ -27,6 +27,14 @@ def _evaluate(client: Any, ip: str, headers: dict[str, str] = CLIENT, **extra: A
     return int(post_json(client, EVALUATE, CONTEXT, REMOTE_ADDR=ip, **headers, **extra).status_code)
 
 
+@pytest.fixture(autouse=True)
+def _count_in_process(settings: Any) -> None:
+    """The policy is the subject here, not the store: count in-process, so that a Redis call
+    timing out on a busy machine (which fails open) cannot change the figures. The Redis path:
+    test_limits_exact.py."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+
 def _key_lookups(queries: CaptureQueriesContext) -> int:
     return sum('"flags_apikey"' in q["sql"] and "SELECT" in q["sql"] for q in queries)
 
