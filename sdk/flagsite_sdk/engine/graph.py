@@ -75,8 +75,9 @@ Chains = dict[str, tuple[int, str | None]]
 
 def longest_chains(edges: Mapping[str, Iterable[str]]) -> Chains:
     """For each node, (length, next node) of the longest reference chain starting at it (a node
-    alone is a chain of 1; `chain(result, node)` spells it out), in time linear in the graph: each node's chain is computed once (iteratively, so no recursion
-    limit) and reused by every node that refers to it. Edges to unknown nodes and edges that
+    alone is a chain of 1; `chain(result, node)` spells it out), in time linear in the graph:
+    each node's chain is computed once (iteratively, so no recursion limit) and reused by every
+    node that refers to it. Edges to unknown nodes and edges that
     close a cycle are ignored (cycles are reported elsewhere)."""
     graph = {node: [t for t in targets if t in edges] for node, targets in edges.items()}
     best: dict[str, tuple[int, str | None]] = {}  # node -> (chain length, next node)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 MAX_REPEAT = 1000
 MAX_PROGRAM = 5000
@@ -38,6 +39,7 @@ _META = set("\\.+*?()|[]{}^$")
 _CHAR, _SPLIT, _JMP, _BEGIN, _END, _MATCH = range(6)
 
 CharTest = Callable[[str], bool]
+Node = tuple[Any, ...]
 
 
 class Unsupported(ValueError):
@@ -70,7 +72,7 @@ class Program:
                     continue
                 seen.add(pc)
                 steps += 1
-                op, arg, a, b = ops[pc]
+                op, _arg, a, b = ops[pc]
                 if op == _CHAR:
                     into.append(pc)
                 elif op == _MATCH:
@@ -124,21 +126,21 @@ class _Parser:
     def peek(self) -> str | None:
         return self.p[self.i] if self.i < len(self.p) else None
 
-    def parse(self) -> tuple:
+    def parse(self) -> Node:
         node = self.alternation()
         if self.i != len(self.p):
             raise self.error("unbalanced parenthesis")
         return node
 
-    def alternation(self) -> tuple:
+    def alternation(self) -> Node:
         branches = [self.concatenation()]
         while self.peek() == "|":
             self.i += 1
             branches.append(self.concatenation())
         return branches[0] if len(branches) == 1 else ("alt", branches)
 
-    def concatenation(self) -> tuple:
-        items: list[tuple] = []
+    def concatenation(self) -> Node:
+        items: list[Node] = []
         while (c := self.peek()) is not None and c not in "|)":
             atom = self.atom()
             items.append(self.quantified(atom))
@@ -146,7 +148,7 @@ class _Parser:
             return ("empty",)
         return items[0] if len(items) == 1 else ("cat", items)
 
-    def quantified(self, atom: tuple) -> tuple:
+    def quantified(self, atom: Node) -> Node:
         c = self.peek()
         bounds: tuple[int, int | None] | None = None
         if c == "*":
@@ -166,7 +168,8 @@ class _Parser:
             raise self.error("a repeated anchor")
         if self.peek() == "?":  # lazy: the same answer for a yes/no search
             self.i += 1
-        if self.peek() is not None and self.peek() in "*+?" or self.p.startswith("{", self.i):
+        following = self.peek()
+        if (following is not None and following in "*+?") or following == "{":
             raise self.error("bad repetition operator")
         return ("repeat", atom, *bounds)
 
@@ -187,7 +190,7 @@ class _Parser:
         self.i = end + 1
         return lo, hi
 
-    def atom(self) -> tuple:
+    def atom(self) -> Node:
         c = self.p[self.i]
         if c == "(":
             return self.group()
@@ -211,7 +214,7 @@ class _Parser:
             self.i += 1
         return ("char", self.literal(c))
 
-    def group(self) -> tuple:
+    def group(self) -> Node:
         self.i += 1
         if self.p.startswith("?:", self.i):
             self.i += 2
@@ -229,7 +232,7 @@ class _Parser:
         self.i += 1
         return node
 
-    def escape(self) -> tuple:
+    def escape(self) -> Node:
         if self.i + 1 >= len(self.p):
             raise self.error("trailing backslash")
         c = self.p[self.i + 1]
@@ -333,7 +336,7 @@ class _Emitter:
         self.ops.append([op, arg, -1, -1])
         return len(self.ops) - 1
 
-    def fragment(self, node: tuple, follow: int) -> int:
+    def fragment(self, node: Node, follow: int) -> int:
         """Emits `node` so that it continues at `follow`; returns its entry."""
         kind = node[0]
         if kind == "char":

@@ -20,7 +20,7 @@ from . import linear_regex
 from .bucketing import utf8_safe
 
 try:
-    import re2 as _re2
+    import re2 as _re2  # type: ignore[import-untyped]
 except ImportError:  # pragma: no cover - exercised by forcing the fallback in the tests
     _re2 = None
 
@@ -64,12 +64,14 @@ def _re2_search(pattern: str, case_insensitive: bool) -> Search | str:
     # underlying RE2::Match answers the same question in under 1 µs.
     def search(text: str) -> bool:
         data = _encode(text)
-        return match(anchor, data, 0, len(data))[0][0] >= 0
+        return bool(match(anchor, data, 0, len(data))[0][0] >= 0)
 
     return search
 
 
-def compile_search(pattern: Any, case_insensitive: bool, *, use_re2: bool | None = None) -> Search | str:
+def compile_search(
+    pattern: Any, case_insensitive: bool, *, use_re2: bool | None = None
+) -> Search | str:
     """A function telling whether the pattern finds a match in a string (RE2 semantics,
     unanchored search), or a sentence saying why the pattern cannot be used.
 
@@ -86,7 +88,5 @@ def compile_search(pattern: Any, case_insensitive: bool, *, use_re2: bool | None
         return _re2_search(pattern, case_insensitive)
     program = linear_regex.compile_program(pattern, case_insensitive)
     if isinstance(program, str):
-        return (
-            f"without RE2 (google-re2 is not installed) only a linear subset can run: {program}"
-        )
+        return f"without RE2 (google-re2 is not installed) only a linear subset can run: {program}"
     return program.search

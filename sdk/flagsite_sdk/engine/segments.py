@@ -144,7 +144,7 @@ class SegmentCompiler:
             found = memo.get(memo_key)
             if found is None:
                 found = memo[memo_key] = decide(ctx, memo)
-            return found  # type: ignore[no-any-return]
+            return found
 
         return CompiledSegment(member, included, excluded, False)
 

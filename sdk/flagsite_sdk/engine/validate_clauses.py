@@ -168,9 +168,7 @@ def check_clause(
         errors.add(f"{path}.values", f"{where}: more than {MAX_VALUES:,} values ({len(values):,})")
         return []
     if op == "regex" and len(values) > MAX_PATTERNS:
-        errors.add(
-            f"{path}.values", f"{where}: more than {MAX_PATTERNS} patterns ({len(values)})"
-        )
+        errors.add(f"{path}.values", f"{where}: more than {MAX_PATTERNS} patterns ({len(values)})")
         return []
     referenced: list[str] = []
     for i, value in enumerate(values):
@@ -178,7 +176,11 @@ def check_clause(
         problem = _literal_problem(op, value)
         if problem is None and op == "regex":
             compiled = compile_search(value, case_insensitive)
-            problem = f"regular expression {quoted(value)}: {compiled}" if isinstance(compiled, str) else None
+            problem = (
+                f"regular expression {quoted(value)}: {compiled}"
+                if isinstance(compiled, str)
+                else None
+            )
         if problem is None and op == "segment":
             referenced.append(value)
             if segments is not None and value not in segments:
@@ -257,7 +259,9 @@ def segment_errors(
         errors.add("key", "the segment needs a key")
         key = ""
     owner = f"segment {quoted(key)}"
-    sizes = [len(v) for v in (segment.get("included"), segment.get("excluded")) if isinstance(v, list)]
+    sizes = [
+        len(v) for v in (segment.get("included"), segment.get("excluded")) if isinstance(v, list)
+    ]
     if sum(sizes) > MAX_SEGMENT_KEYS:
         errors.add(
             "included",
