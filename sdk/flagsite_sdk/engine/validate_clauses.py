@@ -234,8 +234,9 @@ def validate_segment(
     if segments is not None:
         key = segment.get("key") if isinstance(segment, Mapping) else None
         graph = SegmentGraph(segments, replacing=segment)
-        if key not in segments and len(segments) >= MAX_SEGMENTS:
-            errors.add("key", f"there are already {MAX_SEGMENTS:,} segments (the limit)")
+        count = len(segments) + (0 if key in segments else 1)
+        if count > MAX_SEGMENTS:
+            errors.add("key", f"this would make {count:,} segments; the limit is {MAX_SEGMENTS:,}")
     segment_errors(segment, segments, errors, graph=graph, through=True)
     return errors.items
 
