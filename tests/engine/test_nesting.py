@@ -79,9 +79,7 @@ def test_a_prerequisite_reached_along_many_paths_is_evaluated_once() -> None:
     for level in range(levels):
         for side in "ab":
             prerequisites = [
-                {"flag": f"p{level + 1}{s}", "variants": ["on"]}
-                for s in "ab"
-                if level + 1 < levels
+                {"flag": f"p{level + 1}{s}", "variants": ["on"]} for s in "ab" if level + 1 < levels
             ]
             rules = [rule("r1", clause(f"a-p{level}{side}", "not_in", "x"))]
             flags.append(boolean_flag(f"p{level}{side}", prerequisites=prerequisites, rules=rules))
