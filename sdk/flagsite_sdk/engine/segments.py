@@ -108,7 +108,9 @@ class SegmentCompiler:
         millis = None if percentage is None else weight_millis(percentage)
         if percentage is not None and millis is None:
             raise CompileError(f"percentage {percentage!r} is not 0..100 with <= 3 decimals")
-        by = bucket_by_names(segment.get("bucket_by"))
+        # Dotted names read nested attributes, as in clauses and in a flag's bucket_by (the
+        # differential test found segments reading only the literal key).
+        getters = [attribute_getter(n) for n in bucket_by_names(segment.get("bucket_by"))]
         has_rules = bool(predicates) or millis is not None
         salt = utf8_safe(key) + "."
         memo_key = SEGMENT_MEMO + key
@@ -132,8 +134,8 @@ class SegmentCompiler:
                     return False
             if millis is None:
                 return True
-            for name in by:
-                value = ctx.get(name)
+            for get in getters:
+                value = get(ctx)
                 if value is not None:
                     return hash32(salt + bucket_string(value), 0, False) % BUCKETS < millis
             return False
