@@ -139,7 +139,7 @@ class _Evaluator:
             return bucket(salt, value) < millis
         total = spec.get("total", 100)
         n = unleash_normalized(spec["group_id"], value, spec.get("seed", 0), total)
-        return n - 1 < millis * total // BUCKETS
+        return bool(n - 1 < millis * total // BUCKETS)
 
     def first_present(self, bucket_by: Any) -> Any:
         names = (
@@ -279,13 +279,15 @@ def _json_equal(x: Any, v: Any, case_insensitive: bool) -> bool:
 def _compare(how: str, left: Any, right: Any) -> bool:
     if left is None or right is None:
         return False
-    return {
-        "eq": left == right,
-        "lt": left < right,
-        "lte": left <= right,
-        "gt": left > right,
-        "gte": left >= right,
-    }[how]
+    return bool(
+        {
+            "eq": left == right,
+            "lt": left < right,
+            "lte": left <= right,
+            "gt": left > right,
+            "gte": left >= right,
+        }[how]
+    )
 
 
 def _millis(weight: Any) -> int:
