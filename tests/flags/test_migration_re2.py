@@ -7,6 +7,7 @@ import logging
 
 import pytest
 from django.apps import apps
+
 from flags.models import FlagConfig, Segment
 
 from .builders import bool_flag, environments
