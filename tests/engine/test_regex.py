@@ -144,7 +144,7 @@ def _combine(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     )
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     pattern=st.recursive(st.sampled_from(ATOMS), _combine, max_leaves=8),
     text=st.text(alphabet="abAB.1 \nx\u00e9\u00c9_", max_size=12),

@@ -12,7 +12,7 @@ from flags.models import FlagConfig, Segment
 
 from .builders import bool_flag, environments
 
-migration = importlib.import_module("flags.migrations.0004_report_re2_refused_patterns")
+migration = importlib.import_module("flags.migrations.0005_report_re2_refused_patterns")
 
 
 @pytest.mark.django_db

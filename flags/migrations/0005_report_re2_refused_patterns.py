@@ -70,7 +70,7 @@ def report(apps: Any, schema_editor: Any) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("flags", "0003_flag_keys_any_case"),
+        ("flags", "0004_apikey_moved_to_delivery"),
     ]
 
     operations = [migrations.RunPython(report, migrations.RunPython.noop, elidable=True)]
