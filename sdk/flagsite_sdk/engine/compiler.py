@@ -30,7 +30,7 @@ SCHEMA = 1
 
 
 def _constant(result: Evaluation) -> FlagFunction:
-    def constant(ctx: Context, memo: Any = None) -> Evaluation:
+    def constant(ctx: Context, memo: dict[str, Any] | None = None, /) -> Evaluation:
         return result
 
     return constant
