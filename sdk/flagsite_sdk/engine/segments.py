@@ -109,7 +109,8 @@ class SegmentCompiler:
         if percentage is not None and millis is None:
             raise CompileError(f"percentage {percentage!r} is not 0..100 with <= 3 decimals")
         # Dotted names read nested attributes, as in clauses and in a flag's bucket_by (the
-        # differential test found segments reading only the literal key).
+        # reference interpreter, written from the docs, showed segments reading only the
+        # literal key).
         getters = [attribute_getter(n) for n in bucket_by_names(segment.get("bucket_by"))]
         has_rules = bool(predicates) or millis is not None
         salt = utf8_safe(key) + "."
