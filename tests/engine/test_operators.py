@@ -22,3 +22,14 @@ def test_segment_percentage_is_the_same_users_for_every_flag() -> None:
     }
     assert members["a"] == members["b"] == members["c"]
     assert 150 < len(members["a"]) < 250  # about 5 % of 4000
+
+
+def test_a_segment_percentage_reads_a_dotted_bucket_by_as_a_path_like_flags_do() -> None:
+    segments = (segment("half", percentage=50, bucket_by="user.id"),)
+    rs = ruleset(
+        boolean_flag(rules=[rule("r", {"op": "segment", "values": ["half"]})]), segments=segments
+    )
+    nested = [rs.functions["f"]({"user": {"id": f"u{i}"}}).variant for i in range(200)]
+    flat = [rs.functions["f"]({"user.id": f"u{i}"}).variant for i in range(200)]
+    assert nested == flat
+    assert set(nested) == {"on", "off"}
