@@ -57,6 +57,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "flags.middleware.PublishReportMiddleware",  # "saved, not yet published to every server"
 ]
 
 ROOT_URLCONF = "flagsite.urls"

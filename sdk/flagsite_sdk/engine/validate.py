@@ -187,6 +187,8 @@ class _FlagChecker:
         own_key = self.flag.get("key")
         if self.flags is None or not isinstance(own_key, str):
             return
+        if not _prerequisite_keys(self.flag):
+            return  # no way out of this flag, so no cycle through it (and no O(flags) walk)
         edges = {k: _prerequisite_keys(f) for k, f in self.flags.items()}
         edges[own_key] = _prerequisite_keys(self.flag)
         path = cycle_path(own_key, edges)
