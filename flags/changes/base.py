@@ -129,10 +129,10 @@ def _bump_and_publish(environments: list[Environment]) -> None:
         publish_after_commit(env_id)
 
 
-def _clean(obj: Any, *, exclude: list[str]) -> None:
+def _clean(obj: Any, *, exclude: list[str], validate_unique: bool = True) -> None:
     """Model validation (key format, lengths) reported like every other refusal."""
     try:
-        obj.full_clean(exclude=exclude)
+        obj.full_clean(exclude=exclude, validate_unique=validate_unique)
     except ValidationError as exc:
         raise ConfigError(
             (field, message) for field, messages in exc.message_dict.items() for message in messages
@@ -154,8 +154,9 @@ class _Batch:
     # environment id -> {flag key: flag in ruleset format} (archived flags left out)
     flags: dict[int, dict[str, dict[str, Any]]] = field(default_factory=dict)
     environments: list[Environment] | None = None
-    # Configurations created in this batch (invisible to others until commit: no lock needed).
+    # Configurations created in this batch, inserted (in their final state) when it ends.
     configs: dict[tuple[int, int], Any] = field(default_factory=dict)
+    flag_keys: set[str] | None = None
     # Written when the batch ends, in a few statements: versions, then the audit events that
     # point at them, then one version bump per touched environment.
     versions: list[Version] = field(default_factory=list)
@@ -185,7 +186,10 @@ def changes_batch() -> Iterator[None]:
 
 
 def _batch_write(state: _Batch) -> None:
+    from ..models import FlagConfig
+
     _batch.state = None  # from here on, writes go straight to the database
+    FlagConfig.objects.bulk_create(list(state.configs.values()), batch_size=500)
     Version.objects.bulk_create(state.versions, batch_size=500)
     AuditEvent.objects.bulk_create(state.audit_events, batch_size=500)  # picks up version ids
     if state.bumped:
@@ -210,11 +214,45 @@ def atomic_change(func: Change) -> Change:
     return wrapper  # type: ignore[return-value]
 
 
-def batch_configs_created(configs: list[Any]) -> None:
+def configs_create(configs: list[Any]) -> list[Any]:
+    """Insert new configurations now, or (in a batch) when the batch ends."""
     state = _batch_state()
-    if state is not None:
-        for config in configs:
-            state.configs[(config.flag_id, config.environment_id)] = config
+    if state is None:
+        from ..models import FlagConfig
+
+        return list(FlagConfig.objects.bulk_create(configs))
+    for config in configs:
+        state.configs[(config.flag_id, config.environment_id)] = config
+    return configs
+
+
+def config_save(config: Any) -> None:
+    if config.pk is None and _batch_state() is not None:
+        return  # created in this batch: inserted in its final state when the batch ends
+    config.save()
+
+
+def flag_key_taken(key: str) -> bool:
+    state = _batch_state()
+    if state is None:
+        from ..models import Flag
+
+        return bool(Flag.objects.filter(key=key).exists())
+    if state.flag_keys is None:
+        from ..models import Flag
+
+        state.flag_keys = set(Flag.objects.values_list("key", flat=True))
+    return key in state.flag_keys
+
+
+def flag_key_used(key: str) -> None:
+    state = _batch_state()
+    if state is not None and state.flag_keys is not None:
+        state.flag_keys.add(key)
+
+
+def in_batch() -> bool:
+    return _batch_state() is not None
 
 
 def batch_config(flag_id: int, environment_id: int) -> Any:

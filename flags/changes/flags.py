@@ -24,11 +24,15 @@ from .base import (
     all_environments,
     atomic_change,
     batch_config,
-    batch_configs_created,
     batch_flag_saved,
     batch_flags,
     batch_flags_loaded,
     change_record,
+    config_save,
+    configs_create,
+    flag_key_taken,
+    flag_key_used,
+    in_batch,
     version_record,
 )
 from .segments import segment_update
@@ -78,7 +82,7 @@ def flag_create(
     comment: str = "",
 ) -> Flag:
     """Create a flag and a disabled configuration (serving the off variant) in every environment."""
-    if Flag.objects.filter(key=key).exists():
+    if flag_key_taken(key):
         raise ConfigError([("key", f"A flag with the key {key!r} already exists.")])
     flag = Flag(
         key=key,
@@ -91,7 +95,8 @@ def flag_create(
         lifecycle=lifecycle,
         salt=salt or key,
     )
-    _clean(flag, exclude=["variants", "tags"])
+    # The key's uniqueness was just checked (a batch knows every key without asking).
+    _clean(flag, exclude=["variants", "tags"], validate_unique=not in_batch())
     off = off_variant or _default_off_variant(variants)
     config_data = {
         "enabled": False,
@@ -104,6 +109,7 @@ def flag_create(
         validate_flag(flag_data(flag, None) | config_data, segments=_all_segments(), flags=None)
     )
     flag.save()
+    flag_key_used(key)
     change_record(
         actor=actor,
         comment=comment,
@@ -118,10 +124,9 @@ def flag_create(
         },
     )
     environments = all_environments()
-    configs = FlagConfig.objects.bulk_create(
+    configs = configs_create(
         [FlagConfig(flag=flag, environment=env, **config_data) for env in environments]
     )
-    batch_configs_created(configs)
     for config in configs:
         version_record(
             actor=actor,
@@ -227,7 +232,7 @@ def flag_config_update(
     for name, value in changes.items():
         setattr(config, name, value)
     config.version += 1
-    config.save()
+    config_save(config)
     _flag_saved(flag, environment.id, config)
     if set(changes) == {"enabled"}:
         summary = f"{'enabled' if config.enabled else 'disabled'} {flag.key} in {environment.key}"
