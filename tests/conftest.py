@@ -61,9 +61,9 @@ def _fresh_ruleset_copies() -> Any:
         return
     from django.core.cache import cache
 
+    from delivery.ratelimit import rate_limit_reset
     from flags import publish
     from flags.publish import ruleset_forget_local
-    from flagsite.ratelimit import rate_limit_reset
 
     # Test data lives in the test's transaction, which a background loader thread (another
     # connection) cannot see: load new versions on the request thread, except where a test

@@ -26,7 +26,7 @@ from bench._server import (
     server_start,
 )
 from flags.demo import DEMO_CLIENT_KEY
-from tests.flags.test_delivery_processes import TOKEN_SCRIPT, _db_url, call
+from tests.delivery.test_processes import TOKEN_SCRIPT, _db_url, call
 from tests.services import postgres_url, redis_url
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"
