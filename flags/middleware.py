@@ -26,7 +26,8 @@ class PublishReportMiddleware:
             return response
         text = f"{', '.join(report.pending)}: {report.message}"
         content_type = response.get("Content-Type", "")
-        if getattr(request, "htmx", False) and content_type.startswith("text/html"):
+        htmx = getattr(request, "htmx", False)
+        if htmx and content_type.startswith("text/html") and not response.streaming:
             toast = format_html(
                 '<div id="messages" hx-swap-oob="beforeend">'
                 '<div class="toast toast-warning">{}</div></div>',

@@ -173,7 +173,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
-# Flag delivery: how often a web process checks the published ruleset version (seconds).
+# Flag delivery: how often a process compares its rulesets with the committed versions in the
+# database (seconds; one tiny query for all environments). Bounds how long an old ruleset is served.
 FLAGSITE_RULESET_CHECK_INTERVAL = float(env_str("FLAGSITE_RULESET_CHECK_INTERVAL", "1.0"))
 # Rate limits per API key, requests per minute (0 disables).
 FLAGSITE_RATE_LIMIT_PER_MINUTE = env_int("FLAGSITE_RATE_LIMIT_PER_MINUTE", 6000)
