@@ -126,8 +126,9 @@ def cache_store(published: Published) -> bool:
         # Two commits can publish out of order; never replace a newer ruleset with an older
         # one. (Not atomic: a reader compares the body's version with the database's, so a
         # lost race costs a rebuild, never a stale answer.)
+        # (Equal versions are written again: that refills a body the cache evicted.)
         stored = cache.get(_version_key(env_key))
-        if stored is None or int(stored) < published.version:
+        if stored is None or int(stored) <= published.version:
             cache.set_many(
                 {
                     _body_key(env_key): (published.version, published.body),
@@ -257,8 +258,11 @@ def _load(env_key: str, env_id: int, version: int, local: Published | None) -> P
         except Exception:
             _cache_failed()
         else:
-            if stored is not None and int(stored[0]) >= version:
-                return _keep(_make(env_key, int(stored[0]), stored[1], local))
+            # Exactly the database's version: a newer body is a race the next check settles, and
+            # one from another database (a restored backup, a recreated test database) must
+            # never be served.
+            if stored is not None and int(stored[0]) == version:
+                return _keep(_make(env_key, version, stored[1], local))
     # The cache is down, empty, or behind the database (a failed or lost write): build it
     # from the database, and put it in the cache for the other processes.
     return ruleset_publish(env_id)
