@@ -129,11 +129,11 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def measure(
-    label: str, env: dict[str, str], token: str, flag: str, toggles: int
+    label: str, env: dict[str, str], token: str, flag: str, toggles: int, **b_env: str
 ) -> dict[str, float]:
     out = manage(env, "shell", "-c", PUBLISH_SCRIPT).split()
     figures = {"publish_s": float(out[-2]), "ruleset_bytes": float(out[-1])}
-    with server_start(env) as a, server_start(env) as b:
+    with server_start(env) as a, server_start(dict(env, **b_env)) as b:
         reason(b, flag)  # B's first load (the only one that blocks a request)
         delays = toggle_latency(a, b, token, flag, toggles)
         idle = evaluate_latencies(b, flag, 3.0)
@@ -193,6 +193,15 @@ def main() -> None:
     print(f"import of {args.flags} flags: {import_s:.1f} s", file=sys.stderr)
     # A flag that is on for "zed" (no rule matches: the default) so a toggle flips the reason.
     scale = measure("scale", env, token, "scale-flag-0001", args.toggles)
+    # The same at scale with B compiling on the request thread that notices a new version.
+    on_request = measure(
+        "scale, load on the request thread",
+        env,
+        token,
+        "scale-flag-0001",
+        args.toggles,
+        FLAGSITE_RULESET_BACKGROUND_LOAD="false",
+    )
 
     print(
         f"\nscale: {args.flags} flags, {args.segments} segments x {args.ids} ids "
@@ -218,6 +227,16 @@ def main() -> None:
         f"{baseline['burst_p99_ms'] / baseline['idle_p99_ms']:>11.1f}x"
         f"{scale['burst_p99_ms'] / scale['idle_p99_ms']:>11.1f}x"
     )
+    print(
+        "\nat scale, B loading new versions on the request thread (FLAGSITE_RULESET_BACKGROUND_LOAD"
+        "=false) vs in the background:"
+    )
+    for name, key in (
+        ("evaluate p50, burst", "burst_p50_ms"),
+        ("evaluate p99, burst", "burst_p99_ms"),
+    ):
+        sync, bg = on_request[key], scale[key]
+        print(f"{name:<28}{sync:>10.1f}ms{bg:>10.1f}ms{sync / bg:>8.1f}x")
 
 
 if __name__ == "__main__":

@@ -220,7 +220,8 @@ def _refresh(env_key: str, local: Published | None) -> Published:
     if local is not None and version <= local.version:
         _next_check[env_key] = time.monotonic() + _check_interval()
         return local
-    if local is None or not BACKGROUND_LOAD:
+    background = BACKGROUND_LOAD and getattr(settings, "FLAGSITE_RULESET_BACKGROUND_LOAD", True)
+    if local is None or not background:
         return _load(env_key, env_id, version, local)
     # Keep serving what we have; a background thread compiles the new version and swaps it in.
     _next_check[env_key] = time.monotonic() + _check_interval()

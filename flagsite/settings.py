@@ -176,6 +176,9 @@ SPECTACULAR_SETTINGS = {
 # Flag delivery: how often a process compares its rulesets with the committed versions in the
 # database (seconds; one tiny query for all environments). Bounds how long an old ruleset is served.
 FLAGSITE_RULESET_CHECK_INTERVAL = float(env_str("FLAGSITE_RULESET_CHECK_INTERVAL", "1.0"))
+# Load and compile a new ruleset version in a background thread while requests keep the previous
+# copy (false: on the request that notices it, as before; bench/scale.py compares the two).
+FLAGSITE_RULESET_BACKGROUND_LOAD = env_bool("FLAGSITE_RULESET_BACKGROUND_LOAD", True)
 # Rate limits per API key, requests per minute (0 disables).
 FLAGSITE_RATE_LIMIT_PER_MINUTE = env_int("FLAGSITE_RATE_LIMIT_PER_MINUTE", 6000)
 
