@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+CELERY = [sys.executable, "-m", "celery", "-A", "flagsite"]
 
 
 def _clean_env(var_dir: Path) -> dict[str, str]:
@@ -43,8 +44,7 @@ def test_worker_with_beat_writes_only_under_the_var_dir(tmp_path: Path) -> None:
     # default: SQLite and the filesystem broker)
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "flagsite", "worker", "--beat"]
-            + ["--loglevel=info", "--concurrency=1"],
+            [*CELERY, "worker", "--beat", "--loglevel=info", "--concurrency=1"],
             cwd=cwd,
             env=env,
             stdout=log,
