@@ -140,6 +140,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Sign-in throttling (flagsite/login.py, docs/security.md): failed passwords per (account,
+# caller IP) and per caller IP within the window; over a limit, refused for the lockout.
+FLAGSITE_LOGIN_FAILURES_PER_ACCOUNT_IP = env_int("FLAGSITE_LOGIN_FAILURES_PER_ACCOUNT_IP", 5)
+FLAGSITE_LOGIN_FAILURES_PER_IP = env_int("FLAGSITE_LOGIN_FAILURES_PER_IP", 20)
+FLAGSITE_LOGIN_WINDOW_SECONDS = env_int("FLAGSITE_LOGIN_WINDOW_SECONDS", 900)
+FLAGSITE_LOGIN_LOCKOUT_SECONDS = env_int("FLAGSITE_LOGIN_LOCKOUT_SECONDS", 900)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
