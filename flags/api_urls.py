@@ -1,7 +1,7 @@
 """Delivery (API keys), OFREP, management (session or personal token) and the OpenAPI schema."""
 
 from django.urls import path, register_converter
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from flags.api import delivery, manage_flags, manage_other, ofrep
 
@@ -76,5 +76,5 @@ urlpatterns = [
     # OpenAPI 3 schema and Swagger UI (assets from drf-spectacular-sidecar, no CDN; no Redoc:
     # its page loads Google Fonts).
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -12,6 +12,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from flagsite.env import database_from_url, env_bool, env_int, env_list, env_str
+from flagsite.security import DEFAULT_POLICY as DEFAULT_CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("FLAGSITE_VAR_DIR", str(BASE_DIR / "var")))
@@ -49,6 +50,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "flags.api.cors.DeliveryCorsMiddleware",  # CORS for evaluate, feedback and OFREP only
     "django.middleware.security.SecurityMiddleware",
+    "flagsite.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -200,13 +202,33 @@ FLAGSITE_API_KEY_RECHECK_SECONDS = float(
 # Origins allowed to call evaluate/feedback/OFREP from a browser ("*": any; client keys are public).
 FLAGSITE_CORS_ALLOWED_ORIGINS = env_list("FLAGSITE_CORS_ALLOWED_ORIGINS", ["*"])
 
+# Production defaults (docs/operations.md "Production settings", docs/security.md).
 SESSION_COOKIE_HTTPONLY = True
-CSRF_COOKIE_HTTPONLY = False  # htmx reads it through hx-headers on <body>
+CSRF_COOKIE_HTTPONLY = False  # the CSRF token is in <body hx-headers>; the cookie holds no secret
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-if not DEBUG:
-    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
-    CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
+# HTTPS: on whenever DEBUG is off. FLAGSITE_HTTPS=false is for plain-HTTP labs only: cookies
+# without Secure, no HSTS, no redirect to https.
+FLAGSITE_HTTPS = env_bool("FLAGSITE_HTTPS", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", FLAGSITE_HTTPS)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", FLAGSITE_HTTPS)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", FLAGSITE_HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if FLAGSITE_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Preloading is a decision for the whole registrable domain (and hard to undo), not for one
+# service on a subdomain: not a deployment warning here.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+# Behind a TLS-terminating proxy: the header it sets, e.g. X-Forwarded-Proto. Set it only if the
+# proxy always overwrites that header (a client must not be able to claim https).
+_proxy_ssl_header = env_str("FLAGSITE_PROXY_SSL_HEADER")
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+# Content-Security-Policy (flagsite/security.py); FLAGSITE_CSP replaces the whole policy ("" turns
+# it off), FLAGSITE_CSP_REPORT_ONLY=true sends it as Content-Security-Policy-Report-Only.
+FLAGSITE_CSP = env_str("FLAGSITE_CSP", DEFAULT_CSP)
+FLAGSITE_CSP_REPORT_ONLY = env_bool("FLAGSITE_CSP_REPORT_ONLY", False)
 
 LOGGING = {
     "version": 1,
