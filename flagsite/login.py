@@ -51,9 +51,14 @@ class LoginAttempt:
 
 
 def caller_ip(request: HttpRequest) -> str:
-    """The caller's address; behind N trusted proxies (FEEDBACK_PROXY_COUNT), X-Forwarded-For's
-    N-th entry from the right (the one the outermost trusted proxy saw)."""
-    proxies = int(getattr(settings, "FEEDBACK_PROXY_COUNT", 0))
+    """The caller's address; behind N trusted proxies (FLAGSITE_TRUSTED_PROXY_COUNT, formerly
+    FEEDBACK_PROXY_COUNT), X-Forwarded-For's N-th entry from the right: the address the
+    outermost trusted proxy saw. (The same rule as the delivery endpoints' rate limits.)"""
+    proxies = int(
+        getattr(settings, "FLAGSITE_TRUSTED_PROXY_COUNT", 0)
+        or getattr(settings, "FEEDBACK_PROXY_COUNT", 0)
+        or 0
+    )
     if proxies > 0:
         hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
         hops = [h for h in hops if h]

@@ -150,7 +150,7 @@ def test_a_concurrent_burst_admits_exactly_the_limit(redis_cache: None) -> None:
     assert (len(admitted), len(refused)) == (5, 35)
 
 
-@override_settings(FEEDBACK_PROXY_COUNT=1)
+@override_settings(FLAGSITE_TRUSTED_PROXY_COUNT=1)
 def test_behind_a_trusted_proxy_the_forwarded_address_counts(
     admin_user: Any, redis_cache: None
 ) -> None:
