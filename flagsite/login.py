@@ -141,9 +141,10 @@ def login_attempt_start(request: HttpRequest, username: str) -> LoginAttempt:
             if limit > 0 and count > limit
         ]
         for lock, counter, _ in over:
-            # Refuse for the lockout; afterwards the count starts again from zero.
+            # Refuse for the lockout; the count ends with it, so afterwards it starts again from
+            # zero. (Not deleted now: guesses racing past the lock check must still count.)
             cache.set(lock, time.time() + lockout, timeout=lockout)
-            cache.delete(counter)
+            cache.touch(counter, lockout)
     except LoginThrottled:
         raise
     except Exception:
