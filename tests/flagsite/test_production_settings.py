@@ -43,6 +43,7 @@ _STRIPPED = (
     "CSRF_COOKIE_SECURE",
     "FLAGSITE_CSP",
     "FLAGSITE_PROXY_SSL_HEADER",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",  # set by the browser fixture in this process
 )
 
 
