@@ -177,6 +177,15 @@ FLAGSITE_RULESET_CHECK_INTERVAL = float(env_str("FLAGSITE_RULESET_CHECK_INTERVAL
 # Rate limits per API key, requests per minute (0 disables).
 FLAGSITE_RATE_LIMIT_PER_MINUTE = env_int("FLAGSITE_RATE_LIMIT_PER_MINUTE", 6000)
 
+# The exposure recorder (delivery/exposures.py): server-side evaluations are counted in memory
+# and flushed every N seconds (0: no background thread; call exposures_flush yourself), or
+# sooner once this many evaluations are pending.
+FLAGSITE_EXPOSURE_FLUSH_SECONDS = float(env_str("FLAGSITE_EXPOSURE_FLUSH_SECONDS", "5"))
+FLAGSITE_EXPOSURE_FLUSH_MAX_COUNTS = env_int("FLAGSITE_EXPOSURE_FLUSH_MAX_COUNTS", 10_000)
+# A flag nobody evaluated (SDK exposures or server-side) for this many days is listed as unused
+# on the dashboard and counts as stale (docs/ui.md).
+FLAGSITE_STALE_EVALUATION_DAYS = env_int("FLAGSITE_STALE_EVALUATION_DAYS", 30)
+
 # Feedback and telemetry ingestion (docs/feedback.md).
 # The public feedback endpoint: requests per minute per client key and per caller IP (0 disables).
 FEEDBACK_RATE_LIMIT_PER_KEY = env_int("FEEDBACK_RATE_LIMIT_PER_KEY", 600)

@@ -1,0 +1,149 @@
+"""The batched exposure recorder: server-side evaluations are counted in memory and flushed in
+a bounded number of writes, with exact counts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from delivery.exposures import (
+    exposure_record,
+    exposure_unit_sink_set,
+    exposures_flush,
+    exposures_pending,
+)
+from delivery.models import EvaluationCount
+from flags.models import Environment
+from tests.flags.test_api_support import (  # noqa: F401  (autouse fixture)
+    CLIENT,
+    SERVER,
+    _fresh_key_cache,
+    post_json,
+)
+
+
+def _counts(env_key: str = "development") -> dict[tuple[str, str], int]:
+    out: dict[tuple[str, str], int] = {}
+    for row in EvaluationCount.objects.filter(environment__key=env_key):
+        out[(row.flag_key, row.variant_key)] = out.get((row.flag_key, row.variant_key), 0) + (
+            row.count
+        )
+    return out
+
+
+def _writes(queries: Any) -> list[str]:
+    """Statements that wrote usage counts (the key's throttled last-used stamp is not one)."""
+    return [
+        q["sql"]
+        for q in queries
+        if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE"))
+        and "delivery_evaluationcount" in q["sql"]
+    ]
+
+
+@pytest.mark.django_db
+def test_many_evaluate_calls_are_counted_exactly_with_bounded_writes(
+    client: Any, demo: Any
+) -> None:
+    # Given 60 evaluate calls for one flag: 30 internal users (rule) and 30 others
+    with CaptureQueriesContext(connection) as during:
+        for i in range(30):
+            body = {
+                "context": {"key": "alice", "email": "alice@flagsite.dev"},
+                "flags": ["llm-model"],
+            }
+            assert post_json(client, "/api/v1/evaluate", body, **CLIENT).status_code == 200
+            body = {"context": {"key": f"user-{i}"}, "flags": ["llm-model"]}
+            assert post_json(client, "/api/v1/evaluate", body, **CLIENT).status_code == 200
+    # Then no request wrote a count, and nothing is stored before a flush
+    assert _writes(during.captured_queries) == []
+    assert exposures_pending() == 60
+    assert not EvaluationCount.objects.exists()
+    # When the recorder flushes
+    with CaptureQueriesContext(connection) as flush:
+        buckets = exposures_flush()
+    # Then the counts are exact and the flush was one upsert statement
+    assert len(_writes(flush.captured_queries)) == 1
+    counts = _counts()
+    assert sum(counts.values()) == 60
+    assert counts[("llm-model", "gpt-4-turbo")] == 30
+    assert buckets == len(counts)
+    assert exposures_pending() == 0
+
+
+@pytest.mark.django_db
+def test_flushes_add_to_the_stored_counts(client: Any, demo: Any) -> None:
+    env = Environment.objects.get(key="development")
+    for _ in range(7):
+        exposure_record(env.id, "llm-model", "gpt-4o")
+    exposures_flush()
+    for _ in range(5):
+        exposure_record(env.id, "llm-model", "gpt-4o")
+    exposure_record(env.id, "llm-model", None)  # nothing served: not counted
+    exposures_flush()
+    assert _counts() == {("llm-model", "gpt-4o"): 12}
+    row = EvaluationCount.objects.get()
+    assert row.hour.minute == 0 and row.hour.second == 0
+    assert row.last_at >= row.hour
+
+
+@pytest.mark.django_db
+def test_ofrep_single_and_bulk_are_counted(client: Any, demo: Any) -> None:
+    env = Environment.objects.get(key="development")
+    flag_count = len(post_json(client, "/ofrep/v1/evaluate/flags", {}, **CLIENT).json()["flags"])
+    for _ in range(3):
+        response = post_json(
+            client,
+            "/ofrep/v1/evaluate/flags/llm-model",
+            {"context": {"targetingKey": "u1"}},
+            **CLIENT,
+        )
+        assert response.status_code == 200
+    post_json(client, "/ofrep/v1/evaluate/flags/nope", {"context": {}}, **CLIENT)  # 404
+    exposures_flush()
+    counts = _counts()
+    llm = sum(n for (flag, _), n in counts.items() if flag == "llm-model")
+    assert llm == 1 + 3  # once in the bulk call, three single calls
+    assert "nope" not in {flag for flag, _ in counts}
+    assert EvaluationCount.objects.filter(environment=env).count() >= 1
+    assert sum(counts.values()) <= flag_count + 3
+
+
+@pytest.mark.django_db
+def test_a_registered_unit_sink_gets_each_units_first_exposure(client: Any, demo: Any) -> None:
+    received: list[Any] = []
+    exposure_unit_sink_set(received.extend)
+    try:
+        env = Environment.objects.get(key="development")
+        exposure_record(env.id, "llm-model", "gpt-4o", "u1")
+        exposure_record(env.id, "llm-model", "gpt-4o", "u1")
+        exposure_record(env.id, "llm-model", "gpt-4o", "u2")
+        exposure_record(env.id, "llm-model", "gpt-4o")  # no unit: counted only
+        exposures_flush()
+    finally:
+        exposure_unit_sink_set(None)
+    assert sorted(r[3] for r in received) == ["u1", "u2"]
+    assert _counts() == {("llm-model", "gpt-4o"): 4}
+
+
+@pytest.mark.django_db
+def test_a_failed_flush_keeps_the_counts(demo: Any, monkeypatch: Any) -> None:
+    from delivery import exposures
+
+    env = Environment.objects.get(key="development")
+    for _ in range(4):
+        exposure_record(env.id, "llm-model", "gpt-4o")
+
+    def broken(rows: int) -> str:
+        return "INSERT INTO no_such_table VALUES (1)"
+
+    monkeypatch.setattr(exposures, "_upsert_sql", broken)
+    with pytest.raises(Exception):  # noqa: B017  (whatever the driver raises)
+        exposures_flush()
+    monkeypatch.undo()
+    assert exposures_pending() == 4
+    exposures_flush()
+    assert _counts() == {("llm-model", "gpt-4o"): 4}
