@@ -1,6 +1,7 @@
 from django.urls import path
 
 from .views import audit, dashboard, environments, flag, history, rules, segments, toggle, tryit
+from .views import usage as usage_views
 from .views import users as users_views
 
 urlpatterns = [
@@ -10,6 +11,7 @@ urlpatterns = [
     path("flags/<str:key>/settings/", flag.flag_settings, name="flag_settings"),
     path("flags/<str:key>/history/", history.flag_history, name="flag_history"),
     path("flags/<str:key>/activity/", history.flag_activity, name="flag_activity"),
+    path("flags/<str:key>/usage/", usage_views.flag_usage_view, name="flag_usage"),
     path("flags/<str:key>/try/", tryit.try_it, name="flag_try"),
     path("flags/<str:key>/env/<str:env>/toggle/", toggle.toggle, name="flag_toggle"),
     path("flags/<str:key>/env/<str:env>/targeting/", rules.targeting_editor, name="targeting"),
