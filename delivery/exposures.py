@@ -52,6 +52,7 @@ _units: dict[tuple[int, str, str, str], float] = {}
 _pending = 0
 _unit_sink: UnitSink | None = None
 _wake = threading.Event()
+_stop = threading.Event()
 _thread: threading.Thread | None = None
 
 
@@ -180,11 +181,14 @@ def exposures_reset() -> None:
         _counts, _units, _pending = {}, {}, 0
 
 
-def _flusher_loop() -> None:
+def _flusher_loop(stop: threading.Event) -> None:
     from django.db import close_old_connections
 
-    while True:
-        _wake.wait(settings.FLAGSITE_EXPOSURE_FLUSH_SECONDS)
+    while not stop.is_set():
+        interval = settings.FLAGSITE_EXPOSURE_FLUSH_SECONDS
+        if interval <= 0:  # switched off at run time
+            break
+        _wake.wait(interval)
         _wake.clear()
         try:
             exposures_flush()
@@ -194,14 +198,28 @@ def _flusher_loop() -> None:
             close_old_connections()
 
 
+def exposures_flusher_stop() -> None:
+    """Stop this process's flushing thread (tests); the next record starts a new one."""
+    global _thread
+    with _lock:
+        thread, _thread = _thread, None
+    if thread is not None:
+        _stop.set()
+        _wake.set()
+        thread.join(timeout=10)
+
+
 def _flusher_start() -> None:
     """Start this process's flushing thread once (not when the interval setting is 0: tests
     and scripts then call `exposures_flush` themselves)."""
-    global _thread
+    global _thread, _stop
     with _lock:
         if _thread is not None or settings.FLAGSITE_EXPOSURE_FLUSH_SECONDS <= 0:
             return
-        _thread = threading.Thread(target=_flusher_loop, name="exposure-flusher", daemon=True)
+        _stop = threading.Event()
+        _thread = threading.Thread(
+            target=_flusher_loop, args=(_stop,), name="exposure-flusher", daemon=True
+        )
         _thread.start()
 
 

@@ -61,13 +61,14 @@ def _fresh_ruleset_copies() -> Any:
         return
     from django.core.cache import cache
 
-    from delivery.exposures import exposures_reset
+    from delivery.exposures import exposures_flusher_stop, exposures_reset
     from delivery.ratelimit import rate_limit_reset
     from flags.publish import ruleset_forget_local
 
     # Tests flush the exposure recorder themselves: no background thread writing into a test's
     # database from another connection.
     settings.FLAGSITE_EXPOSURE_FLUSH_SECONDS = 0
+    exposures_flusher_stop()
     exposures_reset()
     ruleset_forget_local()
     rate_limit_reset()

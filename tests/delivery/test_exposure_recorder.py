@@ -145,3 +145,38 @@ def test_a_failed_flush_keeps_the_counts(demo: Any, monkeypatch: Any) -> None:
     assert exposures_pending() == 4
     exposures_flush()
     assert _counts() == {("llm-model", "gpt-4o"): 4}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_background_thread_flushes_once_enough_counts_are_pending(
+    demo: Any, settings: Any
+) -> None:
+    """The real flusher thread (its own database connection), woken by the pending-count
+    threshold long before its interval."""
+    import threading
+
+    from delivery import exposures
+
+    settings.FLAGSITE_EXPOSURE_FLUSH_SECONDS = 3600
+    settings.FLAGSITE_EXPOSURE_FLUSH_MAX_COUNTS = 10
+    env = Environment.objects.get(key="development")
+    done = threading.Event()
+    real_flush = exposures.exposures_flush
+
+    def observed_flush() -> int:
+        written = real_flush()
+        if written:
+            done.set()
+        return written
+
+    exposures.exposures_flush = observed_flush  # the loop looks the name up on each round
+    try:
+        for _ in range(10):
+            exposure_record(env.id, "llm-model", "gpt-4o")
+        assert exposures._thread is not None and exposures._thread.daemon
+        assert done.wait(timeout=30), "the flusher thread did not flush"
+    finally:
+        exposures.exposures_flush = real_flush
+        exposures.exposures_flusher_stop()
+    assert _counts() == {("llm-model", "gpt-4o"): 10}
+    assert exposures_pending() == 0
