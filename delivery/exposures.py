@@ -28,6 +28,7 @@ import logging
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -47,13 +48,17 @@ ROWS_PER_STATEMENT = 150  # 6 parameters a row: under SQLite's oldest 999-parame
 MAX_PENDING_BUCKETS = 200_000  # while the database is down, keep at most this many buckets
 
 _lock = threading.Lock()
-_counts: dict[Bucket, list[Any]] = {}  # bucket -> [count, latest epoch seconds]
+# (environment id, hour) -> [Counter of (flag key, variant), latest epoch seconds]. Counting a
+# request is one C-level Counter.update over its pairs: no Python loop per flag on the hot path.
+_slots: dict[tuple[int, int], list[Any]] = {}
 _units: dict[tuple[int, str, str, str], float] = {}
-_pending = 0
+_calls = 0  # record calls since the last flush (the early-flush threshold counts these)
 _unit_sink: UnitSink | None = None
 _wake = threading.Event()
 _stop = threading.Event()
 _thread: threading.Thread | None = None
+_started = False  # settings read and the thread started (or not wanted) in this process
+_max_calls = 10_000  # FLAGSITE_EXPOSURE_FLUSH_MAX_COUNTS, read once
 
 
 def exposure_record(
@@ -67,29 +72,27 @@ def exposure_record(
 def exposures_record(
     environment_id: int, served: Iterable[tuple[str, str | None]], unit: str | None = None
 ) -> None:
-    """Count the (flag key, variant) pairs one request evaluated for one unit."""
-    global _pending
+    """Count the (flag key, variant) pairs one request evaluated for one unit. Pairs whose
+    variant is None are dropped at flush time."""
+    global _calls
     now = time.time()
-    hour = int(now // 3600)
-    added = 0
+    slot_key = (environment_id, int(now // 3600))
     with _lock:
-        for flag_key, variant in served:
-            if variant is None:
-                continue
-            entry = _counts.get((environment_id, flag_key, variant, hour))
-            if entry is None:
-                _counts[(environment_id, flag_key, variant, hour)] = [1, now]
-            else:
-                entry[0] += 1
-                entry[1] = now
-            if unit is not None and _unit_sink is not None:
-                _units.setdefault((environment_id, flag_key, variant, unit), now)
-            added += 1
-        _pending += added
-        pending = _pending
-    if _thread is None:
+        slot = _slots.get(slot_key)
+        if slot is None:
+            slot = _slots[slot_key] = [Counter(), now]
+        if unit is not None and _unit_sink is not None:
+            served = list(served)
+            for flag_key, variant in served:
+                if variant is not None:
+                    _units.setdefault((environment_id, flag_key, variant, unit), now)
+        slot[0].update(served)
+        slot[1] = now
+        _calls += 1
+        calls = _calls
+    if not _started:
         _flusher_start()
-    if pending >= settings.FLAGSITE_EXPOSURE_FLUSH_MAX_COUNTS:
+    if calls >= _max_calls:
         _wake.set()
 
 
@@ -103,27 +106,38 @@ def exposure_unit_sink_set(sink: UnitSink | None) -> None:
             _units.clear()
 
 
+def _flatten(slots: dict[tuple[int, int], list[Any]]) -> dict[Bucket, list[Any]]:
+    """{(env, flag, variant, hour): [count, latest]}. `latest` is the slot's latest record
+    time: exact for the newest flag of a flush, at most one flush interval late for others."""
+    out: dict[Bucket, list[Any]] = {}
+    for (env_id, hour), (counter, last) in slots.items():
+        for (flag_key, variant), n in counter.items():
+            if variant is not None and n:
+                out[(env_id, flag_key, variant, hour)] = [n, last]
+    return out
+
+
 def _take() -> tuple[dict[Bucket, list[Any]], dict[tuple[int, str, str, str], float]]:
-    global _counts, _units, _pending
+    global _slots, _units, _calls
     with _lock:
-        counts, units = _counts, _units
-        _counts, _units, _pending = {}, {}, 0
-    return counts, units
+        slots, units = _slots, _units
+        _slots, _units, _calls = {}, {}, 0
+    return _flatten(slots), units
 
 
 def _put_back(counts: dict[Bucket, list[Any]], units: dict[tuple[int, str, str, str], float]):
     """A failed flush returns its counts, so the next one writes them (bounded while the
     database stays down)."""
-    global _pending
     with _lock:
-        for bucket, (count, last) in counts.items():
-            if bucket not in _counts and len(_counts) >= MAX_PENDING_BUCKETS:
-                log.warning("exposure recorder: dropping counts, %s buckets pending", len(_counts))
+        kept = sum(len(slot[0]) for slot in _slots.values())
+        for (env_id, flag_key, variant, hour), (count, last) in counts.items():
+            if kept >= MAX_PENDING_BUCKETS:
+                log.warning("exposure recorder: dropping counts, %s buckets pending", kept)
                 break
-            entry = _counts.setdefault(bucket, [0, last])
-            entry[0] += count
-            entry[1] = max(entry[1], last)
-            _pending += count
+            slot = _slots.setdefault((env_id, hour), [Counter(), last])
+            slot[0][(flag_key, variant)] += count
+            slot[1] = max(slot[1], last)
+            kept += 1
         for key, first in units.items():
             _units[key] = min(first, _units.get(key, first))
 
@@ -171,14 +185,15 @@ def exposures_flush() -> int:
 
 def exposures_pending() -> int:
     """Evaluations counted but not flushed yet."""
-    return _pending
+    with _lock:
+        return sum(n for slot in _slots.values() for (_, variant), n in slot[0].items() if variant)
 
 
 def exposures_reset() -> None:
     """Forget pending counts and units (tests, and a forked child's copy of its parent's)."""
-    global _counts, _units, _pending
+    global _slots, _units, _calls
     with _lock:
-        _counts, _units, _pending = {}, {}, 0
+        _slots, _units, _calls = {}, {}, 0
 
 
 def _flusher_loop(stop: threading.Event) -> None:
@@ -199,10 +214,11 @@ def _flusher_loop(stop: threading.Event) -> None:
 
 
 def exposures_flusher_stop() -> None:
-    """Stop this process's flushing thread (tests); the next record starts a new one."""
-    global _thread
+    """Stop this process's flushing thread (tests); the next record reads the settings again
+    and starts a new one."""
+    global _thread, _started
     with _lock:
-        thread, _thread = _thread, None
+        thread, _thread, _started = _thread, None, False
     if thread is not None:
         _stop.set()
         _wake.set()
@@ -212,9 +228,13 @@ def exposures_flusher_stop() -> None:
 def _flusher_start() -> None:
     """Start this process's flushing thread once (not when the interval setting is 0: tests
     and scripts then call `exposures_flush` themselves)."""
-    global _thread, _stop
+    global _thread, _stop, _started, _max_calls
     with _lock:
-        if _thread is not None or settings.FLAGSITE_EXPOSURE_FLUSH_SECONDS <= 0:
+        if _started:
+            return
+        _started = True
+        _max_calls = max(1, int(settings.FLAGSITE_EXPOSURE_FLUSH_MAX_COUNTS))
+        if settings.FLAGSITE_EXPOSURE_FLUSH_SECONDS <= 0:
             return
         _stop = threading.Event()
         _thread = threading.Thread(
@@ -231,10 +251,10 @@ def _flush_at_exit() -> None:
 def _after_fork_in_child() -> None:
     """A forked worker starts with its own empty counts and its own thread (threads do not
     survive fork; the parent flushes what it counted)."""
-    global _lock, _thread, _wake
+    global _lock, _thread, _wake, _started
     _lock = threading.Lock()
     _wake = threading.Event()
-    _thread = None
+    _thread, _started = None, False
     exposures_reset()
 
 
