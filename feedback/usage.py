@@ -126,10 +126,12 @@ def last_evaluated(
     return out
 
 
-def flags_last_evaluated(*, since: datetime | None = None) -> dict[str, datetime]:
+def flags_last_evaluated(
+    *, since: datetime | None = None, flag_keys: list[str] | None = None
+) -> dict[str, datetime]:
     """{flag key: latest evaluation in any environment} (since `since`)."""
     out: dict[str, datetime] = {}
-    for (flag_key, _), at in last_evaluated(since=since).items():
+    for (flag_key, _), at in last_evaluated(flag_keys, since=since).items():
         if flag_key not in out or at > out[flag_key]:
             out[flag_key] = at
     return out

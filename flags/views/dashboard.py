@@ -39,9 +39,9 @@ def unused_window() -> timedelta:
     return timedelta(days=settings.FLAGSITE_STALE_EVALUATION_DAYS)
 
 
-def last_seen_map(now: Any) -> dict[str, Any]:
+def last_seen_map(now: Any, *, flag_keys: list[str] | None = None) -> dict[str, Any]:
     """{flag key: last evaluation} within the unused window (older ones do not matter)."""
-    return flags_last_evaluated(since=now - unused_window())
+    return flags_last_evaluated(since=now - unused_window(), flag_keys=flag_keys)
 
 
 def is_unused(flag: Flag, last_evaluated: Any, now: Any) -> bool:
@@ -82,8 +82,8 @@ def flag_row(
 ) -> dict[str, Any]:
     access = access_for(user)
     configs = {c.environment_id: c for c in flag.configs.all()}
-    if last_seen is None:
-        last_seen = last_seen_map(now)
+    if last_seen is None:  # one flag's page: look up only its own evaluations
+        last_seen = last_seen_map(now, flag_keys=[flag.key])
     last_evaluated = last_seen.get(flag.key)
     unused = is_unused(flag, last_evaluated, now)
     return {
