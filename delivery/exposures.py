@@ -4,7 +4,7 @@ written in batches (docs/experiments.md, "Exposures from server-side evaluation"
 The hot path (`/api/v1/evaluate`, OFREP single and bulk) calls `exposures_record` once per
 request: a dict increment per evaluated flag under a lock, no I/O. A daemon thread per process
 flushes the counts every `FLAGSITE_EXPOSURE_FLUSH_SECONDS` (or sooner, once
-`FLAGSITE_EXPOSURE_FLUSH_MAX_COUNTS` evaluations are pending), and `atexit` flushes the rest.
+`FLAGSITE_EXPOSURE_FLUSH_MAX_COUNTS` recorded requests are pending), and `atexit` flushes the rest.
 A flush is one transaction of multi-row `INSERT ... ON CONFLICT DO UPDATE SET count = count +
 excluded.count` statements into `EvaluationCount` (one row per environment, flag, variant and
 hour), so the number of writes depends on how many distinct buckets were served, never on the
