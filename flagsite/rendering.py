@@ -7,7 +7,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from flags.permissions import access_for
+from flags.policy import access_for
 
 
 def page(

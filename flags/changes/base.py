@@ -118,13 +118,6 @@ def _clean(obj: Any, *, exclude: list[str]) -> None:
         ) from None
 
 
-def _require_comment(environment: Environment, comment: str) -> None:
-    if environment.is_production and not comment.strip():
-        raise ConfigError(
-            [("comment", f"Changes to {environment.key} (production) need a comment.")]
-        )
-
-
 def _all_segments(exclude: Segment | None = None) -> dict[str, dict[str, Any]]:
     return {s.key: segment_data(s) for s in Segment.objects.all() if s != exclude}
 

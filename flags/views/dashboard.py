@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from flags.forms import SearchForm
 from flags.models import AuditEvent, Environment, Flag, FlagConfig, Lifecycle
-from flags.permissions import access_for
+from flags.policy import access_for
 
 from ._common import page
 

@@ -16,7 +16,7 @@ from flags.changes import environment_create
 from flags.forms import ApiKeyForm, EnvironmentForm
 from flags.keys import api_key_create, api_key_revoke
 from flags.models import ApiKey, Environment
-from flags.permissions import require_admin
+from flags.policy import require_admin
 
 from ._common import actor, change_errors, page
 
