@@ -130,12 +130,6 @@ class Access:
         """May change a flag's configuration in this environment."""
         return self.may(production=environment is not None and environment.is_production)
 
-    def can_change_segment(self, segment: Segment | None) -> bool:
-        """May create a segment (None) or change this one."""
-        if segment is None or not self.can_write:
-            return self.can_write
-        return self.is_admin or not segment_reaches_production(segment)
-
 
 def access_for(user: Any) -> Access:
     return Access(user_role(user))
