@@ -1,7 +1,7 @@
 """Django's admin: a read-only window for superusers, not a way to change anything.
 
 Every flagsite model here has its own write path that validates, versions, audits and publishes
-(flags.changes, flags.keys, the users and tokens views). A save in the admin would skip all of it
+(flags.changes, delivery.keys, the users and tokens views). A save in the admin would skip all of it
 and ship unnoticed with the next unrelated publish, so the admin only lists and shows; change
 things in the product UI, the management API or a script that calls flags.changes.
 """
@@ -9,7 +9,6 @@ things in the product UI, the management API or a script that calls flags.change
 from django.contrib import admin
 
 from .models import (
-    ApiKey,
     AuditEvent,
     Environment,
     Flag,
@@ -61,20 +60,6 @@ class FlagConfigAdmin(ReadOnlyAdmin):
 class SegmentAdmin(ReadOnlyAdmin):
     list_display = ("key", "name", "percentage", "version")
     search_fields = ("key", "name")
-
-
-@admin.register(ApiKey)
-class ApiKeyAdmin(ReadOnlyAdmin):
-    list_display = (
-        "name",
-        "environment",
-        "kind",
-        "hint",
-        "created_at",
-        "last_used_at",
-        "revoked_at",
-    )
-    exclude = ("key_hash",)
 
 
 @admin.register(Version)

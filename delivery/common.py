@@ -15,9 +15,9 @@ from django.http import HttpResponse
 from rest_framework.throttling import BaseThrottle
 
 from flags.publish import Published, ruleset_current
-from flagsite.ratelimit import rate_limit_hit
 
 from .auth import KeyPrincipal
+from .ratelimit import rate_limit_hit
 
 
 class InputError(Exception):
