@@ -60,9 +60,11 @@ def flag_create(
     lifecycle: str = Lifecycle.ACTIVE,
     salt: str | None = None,
     off_variant: str | None = None,
+    default_variant: str | None = None,
     comment: str = "",
 ) -> Flag:
-    """Create a flag and a disabled configuration (serving the off variant) in every environment.
+    """Create a flag and a disabled configuration in every environment: it serves `off_variant`
+    while off and `default_variant` once turned on (both default to the off variant).
     It serves nothing new anywhere until a configuration changes: an editor's change."""
     policy.authorize(actor.user, production=False, what="create flags")
     if Flag.objects.filter(key=key).exists():
@@ -84,7 +86,7 @@ def flag_create(
         "enabled": False,
         "off_variant": off,
         "rules": [],
-        "default": {"variant": off},
+        "default": {"variant": default_variant or off},
         "prerequisites": [],
     }
     raise_if_errors(
@@ -133,8 +135,16 @@ def _flag_snapshot(flag: Flag) -> dict[str, Any]:
 
 
 @transaction.atomic
-def flag_update(*, flag: Flag, actor: Actor, comment: str = "", **changes: Any) -> Flag:
-    """Change a flag's definition (name, description, variants, tags, lifecycle, owner_id)."""
+def flag_update(
+    *,
+    flag: Flag,
+    actor: Actor,
+    comment: str = "",
+    action: str = "flag.updated",
+    **changes: Any,
+) -> Flag:
+    """Change a flag's definition (name, description, variants, tags, lifecycle, owner_id);
+    `action` names the audit event (`flag.rolled_back` for a rollback)."""
     unknown = set(changes) - set(FLAG_FIELDS)
     if unknown:
         raise ConfigError(
@@ -169,7 +179,7 @@ def flag_update(*, flag: Flag, actor: Actor, comment: str = "", **changes: Any) 
     change_record(
         actor=actor,
         comment=comment,
-        action="flag.updated",
+        action=action,
         object_key=flag.key,
         summary=f"{flag.key}: {diff_summary(diff)}",
         diff=diff,
@@ -280,6 +290,7 @@ def version_restore(*, version: Version, actor: Actor, comment: str) -> Version:
             flag=version.flag,
             actor=actor,
             comment=note,
+            action="flag.rolled_back",
             **{k: version.data[k] for k in FLAG_FIELDS if k in version.data},
         )
         return Version.objects.get(subject=Version.Subject.FLAG, flag=flag, number=flag.version)
@@ -288,6 +299,7 @@ def version_restore(*, version: Version, actor: Actor, comment: str) -> Version:
         segment=version.segment,
         actor=actor,
         comment=note,
+        action="segment.rolled_back",
         **{k: version.data[k] for k in SEGMENT_FIELDS if k in version.data},
     )
     return Version.objects.get(

@@ -63,7 +63,15 @@ def segment_create(
 
 
 @transaction.atomic
-def segment_update(*, segment: Segment, actor: Actor, comment: str = "", **changes: Any) -> Segment:
+def segment_update(
+    *,
+    segment: Segment,
+    actor: Actor,
+    comment: str = "",
+    action: str = "segment.updated",
+    **changes: Any,
+) -> Segment:
+    """Change a segment; `action` names the audit event (`segment.rolled_back` for a rollback)."""
     unknown = set(changes) - set(SEGMENT_FIELDS)
     if unknown:
         raise ConfigError([(name, "Unknown segment field.") for name in sorted(unknown)])
@@ -84,7 +92,7 @@ def segment_update(*, segment: Segment, actor: Actor, comment: str = "", **chang
     change_record(
         actor=actor,
         comment=comment,
-        action="segment.updated",
+        action=action,
         object_key=segment.key,
         summary=f"{segment.key}: {diff_summary(diff)}",
         diff=diff,
