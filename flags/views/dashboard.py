@@ -15,7 +15,7 @@ from django.utils import timezone
 from feedback.usage import flags_last_evaluated
 from flags.forms import SearchForm
 from flags.models import AuditEvent, Environment, Flag, FlagConfig, Lifecycle
-from flags.permissions import access_for
+from flags.policy import access_for
 
 from ._common import page
 

@@ -21,7 +21,7 @@ from flags.forms import (
     variant_value_text,
 )
 from flags.models import Environment, FlagKind, Lifecycle
-from flags.permissions import access_for, require_admin, require_write
+from flags.policy import access_for, production_exists, require_flag_update, require_write
 
 from ._common import actor, change_errors, comment_from, get_flag, page, split_errors
 from .dashboard import flag_row
@@ -182,6 +182,7 @@ def flag_settings(request: HttpRequest, key: str) -> HttpResponse:
         "lifecycle": flag.lifecycle,
     }
     variants, errors, raw, focus = list(flag.variants), [], None, ""
+    has_production = production_exists()
     if request.method == "POST":
         require_write(request.user)
         values = {k: request.POST.get(k, "").strip() for k in values}
@@ -202,9 +203,9 @@ def flag_settings(request: HttpRequest, key: str) -> HttpResponse:
             }
             if changes["lifecycle"] not in Lifecycle.values:
                 errors = [("lifecycle", "Choose a lifecycle.")]
-            elif variants != flag.variants or changes["lifecycle"] != flag.lifecycle:
+            else:
                 # Variants and lifecycle change what production serves: admins only.
-                require_admin(request.user)
+                require_flag_update(request.user, flag, changes)
             if not errors:
                 try:
                     flag = flag_update(
@@ -228,7 +229,8 @@ def flag_settings(request: HttpRequest, key: str) -> HttpResponse:
         "field_errors": grouped["fields"],
         "focus": focus,
         "can_edit": access.can_write,
-        "can_edit_variants": access.is_admin,
+        "can_edit_variants": access.may(production=has_production),
+        "has_production": has_production,
         "environments": list(Environment.objects.all()),
         "row": flag_row(flag, list(Environment.objects.all()), request.user, timezone.now()),
     }
