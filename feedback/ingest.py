@@ -16,9 +16,11 @@ from typing import Any
 from django.db import OperationalError, connections, models, transaction
 from django.utils import timezone
 
+from flagsite.storable import text_unstorable
+
 from .models import Feedback, LlmCall
 from .prices import price_book_load
-from .validation import Invalid, event_clean, feedback_clean, text_unstorable
+from .validation import Invalid, event_clean, feedback_clean
 
 MAX_EVENTS = 1_000
 MAX_EVENTS_BYTES = 1024 * 1024

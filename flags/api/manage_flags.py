@@ -107,8 +107,8 @@ class VariantsView(ManagementView):
     )
     def put(self, request: Request, key: str) -> Response:
         flag = flag_get(key)
-        data = parsed(s.VariantsSerializer, request)
         require_write(request, production=True, what="change a flag's variants")
+        data = parsed(s.VariantsSerializer, request)
         with config_errors_as_400():
             flag = changes.flag_update(
                 flag=flag,
@@ -137,8 +137,8 @@ class ConfigView(ManagementView):
     def patch(self, request: Request, key: str, env: str) -> Response:
         """Change how the flag is served in one environment (validated as a whole)."""
         flag, environment = flag_get(key), environment_get(env)
-        data = parsed(s.ConfigUpdateSerializer, request, partial=True)
         require_write(request, production=environment.is_production)
+        data = parsed(s.ConfigUpdateSerializer, request, partial=True)
         comment = data.pop("comment", "")
         with config_errors_as_400():
             changes.flag_config_update(
@@ -169,8 +169,8 @@ class RulesView(ManagementView):
     )
     def put(self, request: Request, key: str, env: str) -> Response:
         flag, environment = flag_get(key), environment_get(env)
-        data = parsed(s.RulesSerializer, request)
         require_write(request, production=environment.is_production)
+        data = parsed(s.RulesSerializer, request)
         with config_errors_as_400():
             config = changes.flag_config_update(
                 flag=flag,
@@ -192,8 +192,8 @@ class ToggleView(ManagementView):
     def post(self, request: Request, key: str, env: str) -> Response:
         """Turn the flag on or off in one environment."""
         flag, environment = flag_get(key), environment_get(env)
-        data = parsed(s.ToggleSerializer, request)
         require_write(request, production=environment.is_production)
+        data = parsed(s.ToggleSerializer, request)
         with config_errors_as_400():
             changes.flag_toggle(
                 flag=flag,

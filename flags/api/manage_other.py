@@ -41,8 +41,8 @@ class EnvironmentListView(ManagementView):
     )
     def post(self, request: Request) -> Response:
         """Admins only. Every flag starts disabled in the new environment."""
-        data = parsed(s.EnvironmentCreateSerializer, request)
         require_write(request, production=True, what="create environments")
+        data = parsed(s.EnvironmentCreateSerializer, request)
         with config_errors_as_400():
             env = changes.environment_create(actor=actor_for(request), **data)
         return Response(s.EnvironmentSerializer(env).data, status=status.HTTP_201_CREATED)
@@ -94,8 +94,8 @@ class SegmentDetailView(ManagementView):
     def patch(self, request: Request, key: str) -> Response:
         """Segments are shared by every environment, production included: admins only."""
         segment = segment_get(key)
-        data = parsed(s.SegmentFieldsSerializer, request, partial=True)
         require_write(request, production=True, what="change a segment")
+        data = parsed(s.SegmentFieldsSerializer, request, partial=True)
         comment = data.pop("comment", "")
         with config_errors_as_400():
             segment = changes.segment_update(
@@ -128,7 +128,6 @@ class VersionRollbackView(ManagementView):
         version = get_object_or_404(
             Version.objects.select_related("flag", "environment", "segment"), pk=pk
         )
-        data = parsed(s.RollbackSerializer, request)
         production = version.subject != Version.Subject.CONFIG or (
             version.environment is not None and version.environment.is_production
         )
@@ -137,6 +136,7 @@ class VersionRollbackView(ManagementView):
             production=production,
             what="roll back flag definitions, segments or production configurations",
         )
+        data = parsed(s.RollbackSerializer, request)
         with config_errors_as_400():
             new = changes.version_restore(
                 version=version, actor=actor_for(request), comment=data["comment"]
@@ -167,7 +167,7 @@ class TokenListView(ManagementView):
     def post(self, request: Request) -> Response:
         if not isinstance(request.successful_authenticator, authentication.SessionAuthentication):
             raise exceptions.PermissionDenied("Log in to create personal tokens.")
-        data = parsed(s.TokenCreateSerializer, request)
+        data = parsed(s.TokenCreateSerializer, request, write=False)
         token, raw = personal_token_create(user=request.user, name=data["name"])
         out = dict(s.TokenSerializer(token).data) | {"token": raw}
         return Response(out, status=status.HTTP_201_CREATED)

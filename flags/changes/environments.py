@@ -12,6 +12,7 @@ from .base import (
     _clean,
     _default_off_variant,
     audit_record,
+    refuse_unstorable,
     version_record,
 )
 
@@ -29,6 +30,7 @@ def environment_create(
     color: str = "#64748b",
 ) -> Environment:
     """A new environment starts with every flag disabled (serving its off variant)."""
+    refuse_unstorable(key=key, name=name, color=color)
     if Environment.objects.filter(key=key).exists():
         raise ConfigError([("key", f"An environment with the key {key!r} already exists.")])
     env = Environment(

@@ -23,6 +23,7 @@ from .base import (
     _default_off_variant,
     _require_comment,
     change_record,
+    refuse_unstorable,
     version_record,
 )
 from .segments import segment_update
@@ -63,6 +64,16 @@ def flag_create(
     comment: str = "",
 ) -> Flag:
     """Create a flag and a disabled configuration (serving the off variant) in every environment."""
+    refuse_unstorable(
+        key=key,
+        name=name,
+        description=description,
+        variants=variants,
+        tags=tags,
+        salt=salt,
+        off_variant=off_variant,
+        comment=comment,
+    )
     if Flag.objects.filter(key=key).exists():
         raise ConfigError([("key", f"A flag with the key {key!r} already exists.")])
     flag = Flag(
@@ -133,6 +144,7 @@ def _flag_snapshot(flag: Flag) -> dict[str, Any]:
 @transaction.atomic
 def flag_update(*, flag: Flag, actor: Actor, comment: str = "", **changes: Any) -> Flag:
     """Change a flag's definition (name, description, variants, tags, lifecycle, owner_id)."""
+    refuse_unstorable(comment=comment, **changes)
     unknown = set(changes) - set(FLAG_FIELDS)
     if unknown:
         raise ConfigError(
@@ -190,6 +202,7 @@ def flag_config_update(
 ) -> FlagConfig:
     """Change how a flag is served in one environment (any of enabled, off_variant, rules,
     default, prerequisites). Validated as a whole before anything is written."""
+    refuse_unstorable(comment=comment, **changes)
     unknown = set(changes) - set(CONFIG_FIELDS)
     if unknown:
         raise ConfigError([(name, "Unknown configuration field.") for name in sorted(unknown)])

@@ -18,6 +18,7 @@ from .base import (
     _bump_and_publish,
     _clean,
     change_record,
+    refuse_unstorable,
 )
 
 # --- segments ------------------------------------------------------------------------------
@@ -34,6 +35,7 @@ def _validate_segment(segment: Segment) -> None:
 def segment_create(
     *, key: str, name: str, actor: Actor, comment: str = "", **fields: Any
 ) -> Segment:
+    refuse_unstorable(key=key, name=name, comment=comment, **fields)
     if Segment.objects.filter(key=key).exists():
         raise ConfigError([("key", f"A segment with the key {key!r} already exists.")])
     unknown = set(fields) - set(SEGMENT_FIELDS)
@@ -61,6 +63,7 @@ def segment_create(
 
 @transaction.atomic
 def segment_update(*, segment: Segment, actor: Actor, comment: str = "", **changes: Any) -> Segment:
+    refuse_unstorable(comment=comment, **changes)
     unknown = set(changes) - set(SEGMENT_FIELDS)
     if unknown:
         raise ConfigError([(name, "Unknown segment field.") for name in sorted(unknown)])
