@@ -83,13 +83,16 @@ def events_ingest(
 ) -> IngestResult:
     """Store a batch of exposure / llm_call / implicit events (docs/events.md).
 
-    Good events are stored even when others are rejected; a repeated id (earlier or within this
-    batch) counts as a duplicate. The caller enforces the size limits.
+    Good events are stored even when others are rejected; a repeated id of the same type
+    (earlier or within this batch) counts as a duplicate. Ids are unique per environment and
+    type (each type's table has that unique constraint), so an exposure and an llm_call with
+    the same id are two events, in one batch or in two (docs/events.md). The caller enforces
+    the size limits.
     """
     now = now or timezone.now()
     result = IngestResult()
     by_model: dict[type[models.Model], list[Any]] = {}
-    seen: set[str] = set()
+    seen: set[tuple[type[models.Model], str]] = set()
     for index, raw in enumerate(events):
         try:
             model, fields = event_clean(raw, now)
@@ -106,10 +109,10 @@ def events_ingest(
                 }
             )
             continue
-        if fields["event_id"] in seen:
+        if (model, fields["event_id"]) in seen:
             result.duplicates += 1
             continue
-        seen.add(fields["event_id"])
+        seen.add((model, fields["event_id"]))
         by_model.setdefault(model, []).append(
             model(environment_id=environment_id, received_at=now, **fields)
         )

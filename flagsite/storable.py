@@ -6,22 +6,14 @@ flags, segments and environments (flags.changes), so API, UI and importer answer
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-# A JSON escape of a UTF-16 surrogate, or one encoded as raw bytes (json.loads decodes bytes
-# with "surrogatepass"): a body without either cannot hold a lone surrogate.
-_SURROGATE_HINT = re.compile(rb"\\u[dD][89abcdefABCDEF]|\xed[\xa0-\xbf]")
 
-
-def may_hold_surrogates(raw: bytes) -> bool:
-    return _SURROGATE_HINT.search(raw) is not None
-
-
-def text_unstorable(value: str) -> str | None:
+def text_unstorable(value: str, *, nul_ok: bool = False) -> str | None:
     """Why PostgreSQL could not store this text (NUL characters, lone UTF-16 surrogates that
-    JSON allows but UTF-8 cannot encode), or None."""
-    if "\x00" in value:
+    JSON allows but UTF-8 cannot encode), or None. `nul_ok` for text that is only hashed and
+    compared, never stored (evaluation contexts)."""
+    if not nul_ok and "\x00" in value:
         return "must not contain NUL characters (\\u0000)"
     try:
         value.encode("utf-8")
@@ -30,22 +22,22 @@ def text_unstorable(value: str) -> str | None:
     return None
 
 
-def unstorable_in(value: Any, path: str) -> tuple[str, str] | None:
+def unstorable_in(value: Any, path: str, *, nul_ok: bool = False) -> tuple[str, str] | None:
     """The first (path, problem) for unstorable text anywhere in `value` (strings, and the keys
     and values of nested lists and objects), paths like `rules[0].id`; None when all is well."""
     if isinstance(value, str):
-        problem = text_unstorable(value)
+        problem = text_unstorable(value, nul_ok=nul_ok)
         return (path, problem) if problem else None
     if isinstance(value, dict):
         for key, item in value.items():
-            if isinstance(key, str) and (problem := text_unstorable(key)):
+            if isinstance(key, str) and (problem := text_unstorable(key, nul_ok=nul_ok)):
                 return (path, f"has a key that {problem}")
-            found = unstorable_in(item, f"{path}.{key}" if path else str(key))
+            found = unstorable_in(item, f"{path}.{key}" if path else str(key), nul_ok=nul_ok)
             if found:
                 return found
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
-            found = unstorable_in(item, f"{path}[{index}]")
+            found = unstorable_in(item, f"{path}[{index}]", nul_ok=nul_ok)
             if found:
                 return found
     return None

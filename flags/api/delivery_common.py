@@ -16,7 +16,7 @@ from rest_framework.throttling import BaseThrottle
 from flags.publish import Published, ruleset_current
 from flagsite.jsonbody import JsonInputError, json_parse, request_body
 from flagsite.ratelimit import rate_limit_hit
-from flagsite.storable import may_hold_surrogates, unstorable_in
+from flagsite.storable import unstorable_in
 
 from .auth import KeyPrincipal
 
@@ -44,9 +44,6 @@ def json_body(request: Any, *, allow_empty: bool = False) -> dict[str, Any]:
         raise InputError("body", exc.message) from None
     if not isinstance(data, dict):
         raise InputError("body", "The request body must be a JSON object.")
-    # A lone surrogate in a context would reach the bucketing hash (mmh3 crashes on it).
-    if may_hold_surrogates(raw) and (found := unstorable_in(data, "")):
-        raise InputError(found[0] or "body", found[1])
     return data
 
 
@@ -60,6 +57,9 @@ def context_from(value: Any, *, field: str = "context") -> dict[str, Any]:
         return {}
     if not isinstance(value, dict):
         raise InputError(field, "must be a JSON object.")
+    # A lone surrogate would reach the bucketing hash (mmh3 crashes on one): refuse it by name.
+    if unencodable := unstorable_in(value, field, nul_ok=True):
+        raise InputError(*unencodable)
     if "targetingKey" not in value:
         if "key" in value and not _targeting_key_ok(value["key"]):
             raise InputError(f"{field}.key", "must be a string.")
