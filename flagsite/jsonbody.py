@@ -24,12 +24,11 @@ from rest_framework.utils.json import strict_constant
 
 MAX_DEPTH = 64
 
-# A JSON string literal, or a run of characters that are neither brackets nor quotes: what
-# the depth scan deletes, leaving the brackets outside strings.
-_NOT_STRUCTURE_BYTES = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[^"\[\]{}]+', re.DOTALL)
-_NOT_STRUCTURE_TEXT = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[^"\[\]{}]+', re.DOTALL)
-_OPEN = {ord("["), ord("{")}
-_CLOSE = {ord("]"), ord("}")}
+# Everything but quotes and brackets, deleted with bytes.translate (C speed).
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
+# One level of innermost pairs; re.sub does not rescan what it removed, so one pass peels
+# exactly one level.
+_INNERMOST = re.compile(rb"\[\]|\{\}")
 
 
 class JsonInputError(ValueError):
@@ -44,6 +43,10 @@ class JsonTooDeep(JsonInputError):
     pass
 
 
+_OPEN = frozenset(b"[{")
+_CLOSE = frozenset(b"]}")
+
+
 class BodyTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "Request body too large."
@@ -51,18 +54,33 @@ class BodyTooLarge(exceptions.APIException):
 
 
 def nesting_depth_over(raw: bytes | str, limit: int = MAX_DEPTH) -> bool:
-    """Whether arrays/objects nest deeper than `limit` anywhere in `raw` (strings skipped)."""
-    opens = raw.count(b"[" if isinstance(raw, bytes) else "[")
-    opens += raw.count(b"{" if isinstance(raw, bytes) else "{")
-    if opens <= limit:  # the common case: too few brackets to matter, no scan
+    """Whether arrays/objects nest deeper than `limit` anywhere in `raw` (strings skipped).
+
+    Without running a parser: drop escaped backslashes and quotes (left to right, as JSON pairs
+    them), keep only quotes and brackets, drop what lies between quotes (string contents), then
+    peel innermost `[]` / `{}` pairs one level per pass. Whatever is left after `limit` passes
+    is deeper than `limit`. All of it runs in C; a Python loop only counts what cannot be
+    peeled (unbalanced text, which is not JSON anyway)."""
+    data = raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogatepass")
+    if data.count(b"[") + data.count(b"{") <= limit:  # the common case: nothing to scan
         return False
-    if isinstance(raw, bytes):
-        structure: bytes | str = _NOT_STRUCTURE_BYTES.sub(b"", raw)
-        codes = iter(structure)  # type: ignore[arg-type]
-    else:
-        codes = (ord(c) for c in _NOT_STRUCTURE_TEXT.sub("", raw))
+    if b"\\" in data:
+        data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+    data = data.translate(None, _NOT_STRUCTURE)
+    structure = b"".join(data.split(b'"')[::2])  # outside string literals
+    for _ in range(limit):
+        peeled = _INNERMOST.sub(b"", structure)
+        if not peeled:
+            return False
+        if len(peeled) == len(structure):  # unbalanced: count the depth plainly
+            return _depth_over(peeled, limit)
+        structure = peeled
+    return True
+
+
+def _depth_over(structure: bytes, limit: int) -> bool:
     depth = 0
-    for code in codes:
+    for code in structure:
         if code in _OPEN:
             depth += 1
             if depth > limit:
