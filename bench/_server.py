@@ -1,7 +1,7 @@
 """Start real flagsite servers (gunicorn, the production server) on a real PostgreSQL + Redis.
 
 Shared by the API benchmark (bench/api.py) and the multi-process tests
-(tests/flags/test_delivery_processes.py): create a database, migrate it, load the demo data,
+(tests/delivery/test_processes.py): create a database, migrate it, load the demo data,
 start gunicorn on a free loopback port, wait until it answers, stop it.
 """
 

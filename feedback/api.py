@@ -13,10 +13,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from flags.api.auth import ApiKeyAuthentication, IsAnyKey, IsServerKey, KeyPrincipal
-from flags.api.schema_docs import ERROR
+from delivery.auth import ApiKeyAuthentication, IsAnyKey, IsServerKey, KeyPrincipal
+from delivery.ratelimit import rate_limit_hit
+from delivery.schema_docs import ERROR
 from flagsite.jsonbody import BodyTooLarge, JsonInputError, JsonTooDeep, json_parse, request_body
-from flagsite.ratelimit import rate_limit_hit
 
 from .ingest import MAX_EVENTS, MAX_EVENTS_BYTES, MAX_FEEDBACK_BYTES, events_ingest, feedback_ingest
 from .validation import Invalid

@@ -3,7 +3,6 @@
 from django.contrib import admin
 
 from .models import (
-    ApiKey,
     AuditEvent,
     Environment,
     Flag,
@@ -42,20 +41,6 @@ class FlagConfigAdmin(admin.ModelAdmin):
 class SegmentAdmin(admin.ModelAdmin):
     list_display = ("key", "name", "percentage", "version")
     search_fields = ("key", "name")
-
-
-@admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = (
-        "name",
-        "environment",
-        "kind",
-        "hint",
-        "created_at",
-        "last_used_at",
-        "revoked_at",
-    )
-    readonly_fields = ("key_hash", "hint")
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -1,9 +1,10 @@
-"""Delivery (API keys), OFREP, management (session or personal token) and the OpenAPI schema."""
+"""The management API (session or personal token) and the OpenAPI schema. The delivery
+endpoints (API keys: ruleset, evaluate, OFREP) are in delivery/urls.py."""
 
 from django.urls import path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from flags.api import delivery, manage_flags, manage_other, ofrep
+from flags.api import manage_flags, manage_other
 
 
 class SignedIntConverter:
@@ -22,12 +23,6 @@ class SignedIntConverter:
 register_converter(SignedIntConverter, "sint")
 
 urlpatterns = [
-    # Delivery: SDKs and browsers.
-    path("api/v1/sdk/ruleset", delivery.RulesetView.as_view(), name="api-ruleset"),
-    path("api/v1/evaluate", delivery.EvaluateView.as_view(), name="api-evaluate"),
-    path("ofrep/v1/evaluate/flags", ofrep.OfrepBulkView.as_view(), name="ofrep-bulk"),
-    path("ofrep/v1/evaluate/flags/<str:key>", ofrep.OfrepFlagView.as_view(), name="ofrep-flag"),
-    path("ofrep/v1/configuration", ofrep.OfrepConfigurationView.as_view(), name="ofrep-config"),
     # Management: people and scripts.
     path(
         "api/v1/environments", manage_other.EnvironmentListView.as_view(), name="api-environments"

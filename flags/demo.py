@@ -7,9 +7,11 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from delivery.keys import api_key_create
+from delivery.models import ApiKey
+
 from .changes import Actor, environment_create, flag_config_update, flag_create, segment_create
-from .keys import api_key_create
-from .models import ApiKey, Environment, Flag, Role, Segment, UserProfile
+from .models import Environment, Flag, Role, Segment, UserProfile
 
 DEMO_PASSWORD = "flagsite-demo"
 # Well-known keys for the *development* environment of the demo only (docs/operations.md).

@@ -42,12 +42,13 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI / Redoc assets served locally, never from a CDN
     "django_htmx",
     "flags",
+    "delivery",
     "experiments",
     "feedback",
 ]
 
 MIDDLEWARE = [
-    "flags.api.cors.DeliveryCorsMiddleware",  # CORS for evaluate, feedback and OFREP only
+    "delivery.cors.DeliveryCorsMiddleware",  # CORS for evaluate, feedback and OFREP only
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -6,6 +6,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("django-admin/", admin.site.urls),
+    path("", include("delivery.urls")),
     path("", include("flags.urls")),
     path("", include("feedback.urls")),
     path("", include("experiments.urls")),

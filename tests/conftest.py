@@ -61,8 +61,8 @@ def _fresh_ruleset_copies() -> Any:
         return
     from django.core.cache import cache
 
+    from delivery.ratelimit import rate_limit_reset
     from flags.publish import ruleset_forget_local
-    from flagsite.ratelimit import rate_limit_reset
 
     ruleset_forget_local()
     rate_limit_reset()

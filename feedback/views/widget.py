@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
-from flags.models import ApiKey
+from delivery.models import ApiKey
 from flagsite.rendering import page
 
 WIDGET_JS = Path(settings.BASE_DIR) / "static" / "feedback" / "widget.js"

@@ -1,12 +1,11 @@
 from .access import Role, UserProfile, user_role
-from .environment import ApiKey, Environment
+from .environment import Environment
 from .flag import Flag, FlagConfig, FlagKind, Lifecycle
 from .history import AuditEvent, Version
 from .segment import Segment
 from .tokens import PersonalToken
 
 __all__ = [
-    "ApiKey",
     "AuditEvent",
     "Environment",
     "Flag",

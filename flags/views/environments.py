@@ -12,10 +12,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
+from delivery.keys import api_key_create, api_key_revoke
+from delivery.models import ApiKey
 from flags.changes import environment_create
 from flags.forms import ApiKeyForm, EnvironmentForm
-from flags.keys import api_key_create, api_key_revoke
-from flags.models import ApiKey, Environment
+from flags.models import Environment
 from flags.permissions import require_admin
 
 from ._common import actor, change_errors, page

@@ -15,8 +15,8 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
-from flags.api.auth import principal_for_key, raw_key_from_headers
-from flags.models import ApiKey
+from delivery.auth import principal_for_key, raw_key_from_headers
+from delivery.models import ApiKey
 
 logger = logging.getLogger(__name__)
 

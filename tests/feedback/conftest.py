@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from flags.api.auth import api_key_cache_clear
+from delivery.auth import api_key_cache_clear
+from delivery.keys import api_key_create
 from flags.changes import Actor, environment_create
-from flags.keys import api_key_create
 from flags.models import Environment
 
 EVENTS_URL = "/api/v1/events"

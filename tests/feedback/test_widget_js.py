@@ -30,9 +30,9 @@ def test_only_get(client: Client) -> None:
 def test_the_demo_page_embeds_the_widget_with_the_demo_key(
     client: Client, viewer_user: Any
 ) -> None:
+    from delivery.keys import api_key_create
     from flags.changes import Actor, environment_create
     from flags.demo import DEMO_CLIENT_KEY
-    from flags.keys import api_key_create
 
     env = environment_create(key="development", name="Development", actor=Actor(label="t"))
     api_key_create(

@@ -1,5 +1,5 @@
-"""Shared fixtures and helpers for the API tests (imported by test_api_*, test_delivery_*,
-test_ofrep*). Holds no tests itself."""
+"""Shared fixtures and helpers for the API tests (imported by tests/flags/test_api_* and
+tests/delivery/). Holds no tests itself."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ CLIENT = {"HTTP_X_API_KEY": DEMO_CLIENT_KEY}
 @pytest.fixture(autouse=True)
 def _fresh_key_cache() -> Any:
     """Each test starts with no cached API keys and no remembered cache failure."""
-    from flags.api.auth import api_key_cache_clear
-    from flagsite.ratelimit import rate_limit_reset
+    from delivery.auth import api_key_cache_clear
+    from delivery.ratelimit import rate_limit_reset
 
     api_key_cache_clear()
     rate_limit_reset()

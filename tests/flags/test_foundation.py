@@ -12,7 +12,8 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 
-from flags.models import ApiKey, Environment, Flag, Segment
+from delivery.models import ApiKey
+from flags.models import Environment, Flag, Segment
 from flagsite.env import database_from_url, env_bool
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,7 +115,7 @@ def test_django_admin_lists_every_model_for_superusers(client: Any, demo: Any) -
 
     client.force_login(get_user_model().objects.get(username="admin"))
     for model in admin.site._registry:
-        if model._meta.app_label not in ("flags", "feedback", "experiments"):
+        if model._meta.app_label not in ("flags", "delivery", "feedback", "experiments"):
             continue
         url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
         assert client.get(url).status_code == 200, url

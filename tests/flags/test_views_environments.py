@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from flags.models import ApiKey, Environment
+from delivery.models import ApiKey
+from flags.models import Environment
 from tests.flags.builders import environments
 from tests.flags.ui_support import client_for
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from flags.api.auth import api_key_cache_clear
+from delivery.auth import api_key_cache_clear
+from delivery.keys import api_key_create
 from flags.changes import Actor
-from flags.keys import api_key_create
 from tests.flags.builders import bool_flag, environments
 
 

@@ -2,9 +2,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from delivery.keys import api_key_create
+from delivery.models import ApiKey
 from flags.changes import Actor
-from flags.keys import api_key_create
-from flags.models import ApiKey, Environment
+from flags.models import Environment
 
 
 class Command(BaseCommand):

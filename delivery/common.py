@@ -15,10 +15,10 @@ from rest_framework.throttling import BaseThrottle
 
 from flags.publish import Published, ruleset_current
 from flagsite.jsonbody import JsonInputError, json_parse, request_body
-from flagsite.ratelimit import rate_limit_hit
 from flagsite.storable import unstorable_in
 
 from .auth import KeyPrincipal
+from .ratelimit import rate_limit_hit
 
 
 class InputError(Exception):

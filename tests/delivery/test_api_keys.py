@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
+from delivery.keys import api_key_revoke
+from delivery.models import ApiKey
 from flags.changes import Actor
 from flags.demo import DEMO_CLIENT_KEY, DEMO_SERVER_KEY
-from flags.keys import api_key_revoke
-from flags.models import ApiKey
 from tests.flags.test_api_support import (  # noqa: F401  (autouse fixture)
     CLIENT,
     SERVER,

@@ -21,13 +21,12 @@ from flagsite_sdk.engine import ERROR, FLAG_NOT_FOUND, Evaluation, evaluate
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from flags.models import ApiKey
 from flags.publish import Published
 from flagsite.jsonbody import BodyTooLarge
 
 from . import schema_docs as docs
 from .auth import ApiKeyAuthentication, IsAnyKey, KeyPrincipal
-from .delivery_common import (
+from .common import (
     InputError,
     KeyRateThrottle,
     context_from,
@@ -39,6 +38,7 @@ from .delivery_common import (
     not_modified,
     ruleset_for,
 )
+from .models import ApiKey
 
 PARSE_ERROR = "PARSE_ERROR"
 INVALID_CONTEXT = "INVALID_CONTEXT"

@@ -17,9 +17,6 @@ from flagsite_sdk.engine import evaluate, evaluate_all
 from rest_framework import exceptions
 from rest_framework.views import APIView
 
-from flags.models import ApiKey
-from flagsite.ratelimit import rate_limit_hit
-
 from . import schema_docs as docs
 from .auth import (
     ApiKeyAuthentication,
@@ -29,7 +26,7 @@ from .auth import (
     principal_for_key,
     raw_key_from_headers,
 )
-from .delivery_common import (
+from .common import (
     InputError,
     KeyRateThrottle,
     context_from,
@@ -40,6 +37,8 @@ from .delivery_common import (
     not_modified,
     ruleset_for,
 )
+from .models import ApiKey
+from .ratelimit import rate_limit_hit
 
 MAX_FLAGS_PER_REQUEST = 1000
 

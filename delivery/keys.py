@@ -5,8 +5,10 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from .changes import Actor, audit_record
-from .models import ApiKey, Environment
+from flags.changes import Actor, audit_record
+from flags.models import Environment
+
+from .models import ApiKey
 
 
 @transaction.atomic
