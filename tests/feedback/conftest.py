@@ -40,7 +40,7 @@ def keys_create(env_key: str = "development") -> Keys:
 def process_state_reset() -> None:
     """The key cache and the rate limiter's local counts outlive a test's database rows and
     cache; every feedback test starts and ends without them."""
-    from flagsite import ratelimit
+    from delivery import ratelimit
 
     api_key_cache_clear()
     reset = getattr(ratelimit, "rate_limit_reset", None)
