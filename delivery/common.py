@@ -15,7 +15,6 @@ from rest_framework.throttling import BaseThrottle
 
 from flags.publish import Published, ruleset_current
 from flagsite.jsonbody import JsonInputError, json_parse, request_body
-from flagsite.storable import unstorable_in
 
 from .auth import KeyPrincipal
 from .ratelimit import rate_limit_hit
@@ -57,9 +56,6 @@ def context_from(value: Any, *, field: str = "context") -> dict[str, Any]:
         return {}
     if not isinstance(value, dict):
         raise InputError(field, "must be a JSON object.")
-    # A lone surrogate would reach the bucketing hash (mmh3 crashes on one): refuse it by name.
-    if unencodable := unstorable_in(value, field, nul_ok=True):
-        raise InputError(*unencodable)
     if "targetingKey" not in value:
         if "key" in value and not _targeting_key_ok(value["key"]):
             raise InputError(f"{field}.key", "must be a string.")

@@ -20,7 +20,6 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from flagsite.jsonbody import JsonInputError, json_parse
-from flagsite.storable import unstorable_in
 
 from .models import Environment, FlagKind, Role
 
@@ -366,9 +365,6 @@ class TryItForm(forms.Form):
             raise forms.ValidationError(exc.message) from None
         if not isinstance(data, dict):
             raise forms.ValidationError('Expected a JSON object, like {"key": "user-1"}.')
-        found = unstorable_in(data, "context", nul_ok=True)
-        if found:  # the bucketing hash needs encodable text
-            raise forms.ValidationError(f"{found[0]} {found[1]}.")
         return data
 
 

@@ -1,7 +1,8 @@
-"""Issue 9, lone surrogates: JSON may carry `"\\ud800"`, UTF-8 cannot encode it. Saving it used
-to be a 500 (and evaluating a rollout on it crashed the process inside mmh3). Every change
-through flags.changes now refuses it naming the field, like event ingestion does; so do the
-UI's JSON fields and the evaluate endpoints."""
+"""Issue 9, lone surrogates: JSON may carry `"\\ud800"`, UTF-8 cannot encode it. Saving it
+used to be a 500. Every change through flags.changes now refuses it naming the field, like
+event ingestion does, so the API, the UI's JSON fields and the importer answer alike.
+(Contexts are not stored: the engine hashes a lone surrogate as U+FFFD, as local evaluation
+does.)"""
 
 from __future__ import annotations
 
@@ -11,8 +12,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from flags.changes import Actor, flag_config_update
-from flags.models import Environment, Flag, FlagConfig, Segment
+from flags.models import Flag, FlagConfig, Segment
 from tests.conftest import _make_user
 
 from .conftest import Site
@@ -147,39 +147,3 @@ def test_the_ui_json_variant_value_refuses_it(admin: Client) -> None:
     assert response.status_code == 400
     assert "unpaired surrogate" in response.content.decode()
     assert not Flag.objects.filter(key="jsony").exists()
-
-
-def _rollout_on() -> None:
-    flag_config_update(
-        flag=Flag.objects.get(key="new-checkout"),
-        environment=Environment.objects.get(key="dev"),
-        actor=Actor(label="t"),
-        enabled=True,
-        rules=[ROLLOUT_RULE],
-    )
-
-
-def test_try_it_refuses_a_context_it_cannot_hash(admin: Client) -> None:
-    _rollout_on()
-    context = json.dumps({"key": LONE})
-    response = admin.get("/flags/new-checkout/try/", {"environment": "dev", "context": context})
-    assert response.status_code == 400
-    assert "context.key" in response.content.decode()
-
-
-@pytest.mark.parametrize(
-    ("url", "body"),
-    [
-        ("/api/v1/evaluate", {"context": {"key": LONE}}),
-        ("/ofrep/v1/evaluate/flags/new-checkout", {"context": {"targetingKey": LONE}}),
-        ("/ofrep/v1/evaluate/flags", {"context": {"targetingKey": "a", "plan": [LONE]}}),
-    ],
-)
-def test_evaluate_refuses_a_context_it_cannot_hash(
-    client: Client, site: Site, url: str, body: Any
-) -> None:
-    _rollout_on()
-    response = client.post(url, json.dumps(body), content_type="application/json", **site.client)
-    assert response.status_code == 400
-    text = response.content.decode()
-    assert "context." in text and "unpaired surrogate" in text
