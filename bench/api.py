@@ -168,8 +168,11 @@ def main() -> None:
         DATABASE_URL=db,
         REDIS_URL=redis,
         DJANGO_SETTINGS_MODULE="bench.settings",
-        # Counted in Redis on every request like in production, but never reached.
+        # Counted in Redis on every request like in production, but never reached (the client
+        # key's requests all come from one address here).
         FLAGSITE_RATE_LIMIT_PER_MINUTE=str(10**9),
+        FLAGSITE_RATE_LIMIT_CLIENT_PER_IP=str(10**9),
+        FLAGSITE_RATE_LIMIT_CLIENT_PER_KEY=str(10**9),
         LOG_LEVEL="WARNING",
     )
     print(f"database {db}, redis {redis}: recreating, migrating, loading demo data", flush=True)

@@ -8,12 +8,19 @@ API keys are checked on every delivery request, so they are cached in this proce
 re-read from the database at most once per FLAGSITE_API_KEY_RECHECK_SECONDS (default: the ruleset
 check interval, 1 s). That is the revocation delay. When the database cannot be reached, the
 cached answer stands (stale-if-error), so a database outage does not log every SDK out.
+
+A key this process does not know (no key, an unknown or revoked one, or one it has not seen yet)
+first counts against the caller IP's unauthenticated limit (delivery.limits), *then* is looked
+up; unknown keys are remembered for FLAGSITE_API_KEY_NEGATIVE_SECONDS in a separate, bounded
+table, so a flood of random keys costs at most the per-IP limit in queries and never evicts the
+known keys.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,12 +31,14 @@ from rest_framework import authentication, exceptions, permissions
 
 from flags.models.tokens import TOKEN_PREFIX
 
+from .limits import unauthenticated_limit
 from .models import ApiKey
 
 # Record "last used" at most this often per key and process: a hot key must not write per request.
 LAST_USED_EVERY = 60.0
-# Bound the cache (unknown keys are cached too, so a client retrying a bad key stays cheap).
+# Bound the caches: known keys, and unknown ones (kept apart, so junk never evicts a real key).
 MAX_CACHED_KEYS = 10_000
+MAX_UNKNOWN_KEYS = 10_000
 
 
 class KeyStoreUnavailable(exceptions.APIException):
@@ -67,12 +76,13 @@ def raw_key_from_headers(meta: dict[str, Any]) -> str | None:
 
 @dataclass
 class _Entry:
-    principal: KeyPrincipal | None
+    principal: KeyPrincipal
     recheck_at: float
     last_used_written: float
 
 
-_keys: dict[str, _Entry] = {}
+_keys: dict[str, _Entry] = {}  # key hash -> a known, active key
+_unknown: dict[str, float] = {}  # key hash -> until when it is known to be unknown
 _keys_lock = threading.Lock()
 
 
@@ -83,14 +93,18 @@ def _recheck_seconds() -> float:
     return float(value)
 
 
-def _load_principal(key_hash: str, entry: _Entry | None, now: float) -> _Entry:
+def _negative_seconds() -> float:
+    return float(getattr(settings, "FLAGSITE_API_KEY_NEGATIVE_SECONDS", 30.0))
+
+
+def _load_principal(key_hash: str, entry: _Entry | None, now: float) -> _Entry | None:
     row = (
         ApiKey.objects.select_related("environment")
         .filter(key_hash=key_hash, revoked_at__isnull=True)
         .first()
     )
     if row is None:
-        return _Entry(None, now + _recheck_seconds(), 0.0)
+        return None
     written = entry.last_used_written if entry is not None else 0.0
     if now - written >= LAST_USED_EVERY:
         stamp = timezone.now()
@@ -101,13 +115,31 @@ def _load_principal(key_hash: str, entry: _Entry | None, now: float) -> _Entry:
     return _Entry(principal, now + _recheck_seconds(), written)
 
 
-def principal_for_key(raw: str) -> KeyPrincipal | None:
-    """Look a raw key up (by hash, cached). None when unknown or revoked."""
+def principal_for_key(
+    raw: str,
+    *,
+    on_unknown: Callable[[], None] | None = None,
+    known_only: bool = False,
+) -> KeyPrincipal | None:
+    """Look a raw key up (by hash, cached). None when unknown or revoked.
+
+    `on_unknown` runs before anything is decided for a key this process does not know (it may
+    raise, e.g. 429, and then nothing is looked up). `known_only`: answer None for such keys
+    without looking them up (the ruleset fast path leaves them to the full path).
+    """
     key_hash = ApiKey.hash_key(raw)
     entry = _keys.get(key_hash)
     now = time.monotonic()
     if entry is not None and now < entry.recheck_at:
         return entry.principal
+    if entry is None:
+        if known_only:
+            return None
+        if on_unknown is not None:
+            on_unknown()
+        until = _unknown.get(key_hash)
+        if until is not None and now < until:
+            return None
     try:
         fresh = _load_principal(key_hash, entry, now)
     except DatabaseError:
@@ -117,9 +149,16 @@ def principal_for_key(raw: str) -> KeyPrincipal | None:
         entry.recheck_at = now + _recheck_seconds()
         return entry.principal
     with _keys_lock:
+        if fresh is None:
+            _keys.pop(key_hash, None)
+            if len(_unknown) >= MAX_UNKNOWN_KEYS:
+                _unknown.clear()
+            _unknown[key_hash] = now + _negative_seconds()
+            return None
         if len(_keys) >= MAX_CACHED_KEYS:
             _keys.clear()
         _keys[key_hash] = fresh
+        _unknown.pop(key_hash, None)
     return fresh.principal
 
 
@@ -127,15 +166,17 @@ def api_key_cache_clear() -> None:
     """Forget every cached key (tests; an operator revoking a leaked key can also restart)."""
     with _keys_lock:
         _keys.clear()
+        _unknown.clear()
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     def authenticate(self, request: Any) -> tuple[KeyPrincipal, None] | None:
         raw = raw_key_from_headers(request.META)
         if raw is None or raw.startswith(TOKEN_PREFIX):
+            unauthenticated_limit(request)  # 429 before the 401 once an address floods
             return None
         try:
-            principal = principal_for_key(raw)
+            principal = principal_for_key(raw, on_unknown=lambda: unauthenticated_limit(request))
         except DatabaseError:
             raise KeyStoreUnavailable() from None
         if principal is None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpResponse
 from rest_framework.throttling import BaseThrottle
 
@@ -17,7 +16,7 @@ from flags.publish import Published, ruleset_current
 from flagsite.jsonbody import JsonInputError, json_parse, request_body
 
 from .auth import KeyPrincipal
-from .ratelimit import rate_limit_hit
+from .limits import key_limit_wait
 
 
 class InputError(Exception):
@@ -114,8 +113,8 @@ def ruleset_for(principal: KeyPrincipal) -> Published:
 
 
 class KeyRateThrottle(BaseThrottle):
-    """Per-key fixed-window limit (FLAGSITE_RATE_LIMIT_PER_MINUTE, shared through Redis).
-    DRF answers 429 with an integer `Retry-After`."""
+    """The key's limits (delivery.limits: per server key; per caller IP and per key for client
+    keys), counted exactly through Redis. DRF answers 429 with an integer `Retry-After`."""
 
     _wait: int | None = None
 
@@ -127,8 +126,7 @@ class KeyRateThrottle(BaseThrottle):
         if counted is not None:  # the fast path already counted this request and said no
             self._wait = counted
             return False
-        limit = int(getattr(settings, "FLAGSITE_RATE_LIMIT_PER_MINUTE", 0))
-        self._wait = rate_limit_hit(f"key:{principal.api_key_id}", limit)
+        self._wait = key_limit_wait(principal, request)
         return self._wait is None
 
     def wait(self) -> float | None:

@@ -1,18 +1,19 @@
-"""Fixed-window rate limits, shared between processes through the cache (Redis in production).
+"""Fixed-window rate limits (per minute), exact across processes when Redis is the cache.
 
-`rate_limit_hit(bucket, limit_per_minute)` counts one request and returns None when allowed, or
-the number of seconds to wait (for `Retry-After`) when over the limit.
+`rate_limit_check([(bucket, limit_per_minute), ...])` counts one request against every bucket
+and returns None when all of them allow it, or the seconds to wait (for `Retry-After`) when one
+is full. It is all or nothing: a refused request is counted nowhere, so a caller hammering its
+own per-IP limit does not use up the per-key ceiling that every other caller shares.
+`rate_limit_hit(bucket, limit)` is the one-bucket form.
 
-A Redis round trip per request would cost more than evaluating twenty flags, so each process
-counts locally and adds its count to the shared counter (one INCRBY) at most every
-FLAGSITE_RATE_LIMIT_SYNC_SECONDS (0.2 s), and on every request once the shared count is past
-80 % of the limit. The price: near the start of a window, a fleet of N processes may admit up to
-N × (requests per sync interval) more than the limit. Limits protect the service; they are not
-billing.
+With Redis, every check is one round trip: a Lua script reads the buckets and increments them
+only if all are below their limits, atomically, so N processes admit exactly the limit, however
+concurrent the burst (tests/delivery/test_limits_exact.py). Without Redis (the embedded default,
+an in-process cache) each process counts exactly for itself.
 
-If the cache is down, requests are allowed: rate limiting must never take the service down with
-it. After a failure the cache is left alone for a few seconds, so a dead Redis costs one failed
-attempt, not one per request.
+If Redis is down, requests are still limited, per process (fail open to local counting): rate
+limiting must never take the service down with it. After a failure Redis is left alone for a few
+seconds, so a dead Redis costs one failed attempt, not one per request.
 """
 
 from __future__ import annotations
@@ -20,110 +21,96 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
-from django.conf import settings
-from django.core.cache import cache, caches
+from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_FAILURE = 5.0
-SYNC_BELOW_FRACTION = 0.8
 MAX_BUCKETS = 100_000
+WINDOW = 60
+KEY_TTL = 2 * WINDOW
 
-_down_until = 0.0
+# KEYS: the buckets' counters for this window; ARGV: their limits, then the TTL.
+# Returns 0 when admitted (every counter incremented), else the 1-based index of a full bucket.
+_CHECK_AND_COUNT = """
+local n = #KEYS
+for i = 1, n do
+  local count = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if count >= tonumber(ARGV[i]) then return i end
+end
+for i = 1, n do
+  if redis.call('INCR', KEYS[i]) == 1 then redis.call('EXPIRE', KEYS[i], ARGV[n + 1]) end
+end
+return 0
+"""
+
 _lock = threading.Lock()
+_down_until = 0.0
+_local: dict[tuple[str, int], int] = {}  # (bucket, window) -> count, when counting in-process
+_script: Any = None
 
 
-class _Window:
-    __slots__ = ("known", "pending", "synced_at", "window")
-
-    def __init__(self, window: int) -> None:
-        self.window = window
-        self.known = 0  # the shared count after our last sync
-        self.pending = 0  # our requests not yet added to the shared count
-        self.synced_at = float("-inf")
-
-
-_windows: dict[str, _Window] = {}
+def _redis_check(backend: RedisCache, buckets: Sequence[tuple[str, int]], window: int) -> bool:
+    global _script
+    keys = [backend.make_and_validate_key(f"rl:{bucket}:{window}") for bucket, _ in buckets]
+    # Django's RedisCache has no scripting API; its client does (one connection pool per server).
+    client: Any = backend._cache.get_client(keys[0], write=True)
+    if _script is None:
+        _script = client.register_script(_CHECK_AND_COUNT)
+    refused = _script(keys=keys, args=[limit for _, limit in buckets] + [KEY_TTL], client=client)
+    return int(refused) == 0
 
 
-def _add_redis(backend: RedisCache, key: str, amount: int) -> int:
-    full_key = backend.make_and_validate_key(key)
-    # Django's RedisCache.incr() costs two round trips (EXISTS + INCRBY); use the client.
-    client: Any = backend._cache.get_client(full_key, write=True)
-    pipe = client.pipeline(transaction=False)
-    pipe.incrby(full_key, amount)
-    pipe.expire(full_key, 120, nx=True)
-    count, _ = pipe.execute()
-    return int(count)
+def _local_check(buckets: Sequence[tuple[str, int]], window: int) -> bool:
+    with _lock:
+        if len(_local) >= MAX_BUCKETS:
+            for stale in [k for k in _local if k[1] != window]:
+                del _local[stale]
+            if len(_local) >= MAX_BUCKETS:
+                _local.clear()
+        if any(_local.get((bucket, window), 0) >= limit for bucket, limit in buckets):
+            return False
+        for bucket, _ in buckets:
+            _local[(bucket, window)] = _local.get((bucket, window), 0) + 1
+        return True
 
 
-def _add_generic(key: str, amount: int) -> int:
-    if cache.add(key, amount, timeout=120):
-        return amount
-    try:
-        return int(cache.incr(key, amount))
-    except ValueError:  # expired between add and incr
-        cache.set(key, amount, timeout=120)
-        return amount
-
-
-def _shared_add(key: str, amount: int) -> int:
-    backend = caches["default"]
-    if isinstance(backend, RedisCache):
-        return _add_redis(backend, key, amount)
-    return _add_generic(key, amount)
-
-
-def _sync_seconds() -> float:
-    return float(getattr(settings, "FLAGSITE_RATE_LIMIT_SYNC_SECONDS", 0.2))
-
-
-def rate_limit_hit(bucket: str, limit_per_minute: int, *, now: float | None = None) -> int | None:
+def rate_limit_check(buckets: Sequence[tuple[str, int]], *, now: float | None = None) -> int | None:
+    """Count one request in every bucket (limits <= 0 are off); None, or seconds to wait."""
     global _down_until
-    if limit_per_minute <= 0:
+    active = [(bucket, int(limit)) for bucket, limit in buckets if limit > 0]
+    if not active:
         return None
     now = time.time() if now is None else now
-    window = int(now // 60)
-    mono = time.monotonic()
-    with _lock:
-        state = _windows.get(bucket)
-        if state is None or state.window != window:
-            if len(_windows) >= MAX_BUCKETS:
-                _windows.clear()
-            state = _windows[bucket] = _Window(window)
-        state.pending += 1
-        due = (
-            mono - state.synced_at >= _sync_seconds()
-            or state.known + state.pending > limit_per_minute * SYNC_BELOW_FRACTION
-        )
-        amount = state.pending if due and mono >= _down_until else 0
-        if amount:
-            state.pending = 0
-            state.synced_at = mono
-    if amount:
+    window = int(now // WINDOW)
+    backend = caches["default"]
+    admitted: bool | None = None
+    if isinstance(backend, RedisCache) and time.monotonic() >= _down_until:
         try:
-            shared = _shared_add(f"rl:{bucket}:{window}", amount)
+            admitted = _redis_check(backend, active, window)
         except Exception:
             with _lock:
                 _down_until = time.monotonic() + RETRY_AFTER_FAILURE
-                state.pending += amount
-            log.warning(
-                "rate limit cache unreachable; counting in this process only", exc_info=True
-            )
-        else:
-            with _lock:
-                state.known = max(state.known, shared)
-    if state.known + state.pending > limit_per_minute:
-        return max(1, int((window + 1) * 60 - now) + 1)
-    return None
+            log.warning("rate limit store unreachable; counting in this process", exc_info=True)
+    if admitted is None:
+        admitted = _local_check(active, window)
+    if admitted:
+        return None
+    return max(1, int((window + 1) * WINDOW - now) + 1)
+
+
+def rate_limit_hit(bucket: str, limit_per_minute: int, *, now: float | None = None) -> int | None:
+    return rate_limit_check([(bucket, limit_per_minute)], now=now)
 
 
 def rate_limit_reset() -> None:
-    """Forget local counts and any recorded cache failure (tests)."""
-    global _down_until
+    """Forget local counts and any recorded store failure (tests)."""
+    global _down_until, _script
     with _lock:
         _down_until = 0.0
-        _windows.clear()
+        _script = None
+        _local.clear()

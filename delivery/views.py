@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from flagsite_sdk.engine import evaluate, evaluate_all
@@ -37,8 +36,8 @@ from .common import (
     not_modified,
     ruleset_for,
 )
+from .limits import key_limit_wait
 from .models import ApiKey
-from .ratelimit import rate_limit_hit
 
 MAX_FLAGS_PER_REQUEST = 1000
 
@@ -56,13 +55,13 @@ def _ruleset_fast(request: Any) -> HttpResponse | None:
     if raw is None:
         return None
     try:
-        principal = principal_for_key(raw)
+        # A key this process does not know yet takes the full path (and its per-IP limit).
+        principal = principal_for_key(raw, known_only=True)
     except Exception:  # let DRF report it (e.g. the key store being unreachable)
         return None
     if principal is None or principal.kind != ApiKey.Kind.SERVER:
         return None
-    limit = int(getattr(settings, "FLAGSITE_RATE_LIMIT_PER_MINUTE", 0))
-    wait = rate_limit_hit(f"key:{principal.api_key_id}", limit)
+    wait = key_limit_wait(principal, request)
     if wait is not None:
         request._flagsite_throttle_wait = wait  # counted once: KeyRateThrottle reuses it
         return None

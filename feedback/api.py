@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.request import Request
@@ -14,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from delivery.auth import ApiKeyAuthentication, IsAnyKey, IsServerKey, KeyPrincipal
-from delivery.ratelimit import rate_limit_hit
+from delivery.limits import ip_limit, key_limit_wait, throttle
 from delivery.schema_docs import ERROR
 from flagsite.jsonbody import BodyTooLarge, JsonInputError, JsonTooDeep, json_parse, request_body
 
@@ -37,23 +36,6 @@ def json_body(request: Request, *, max_bytes: int) -> Any:
         raise _invalid("body", exc.message) from None
     except JsonInputError:
         raise _invalid("body", "must be valid JSON (UTF-8)") from None
-
-
-def client_ip(request: HttpRequest) -> str:
-    """The caller's address; behind FEEDBACK_PROXY_COUNT trusted proxies, from X-Forwarded-For."""
-    proxies = getattr(settings, "FEEDBACK_PROXY_COUNT", 0)
-    if proxies > 0:
-        hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        hops = [h for h in hops if h]
-        if len(hops) >= proxies:
-            return hops[-proxies]
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
-
-
-def _limit(bucket: str, per_minute: int) -> None:
-    wait = rate_limit_hit(bucket, per_minute)
-    if wait is not None:
-        raise exceptions.Throttled(wait=wait)
 
 
 _EVENTS_REQUEST = inline_serializer(
@@ -98,7 +80,7 @@ class EventsApi(APIView):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         principal: KeyPrincipal = request.user
-        _limit(f"events:key:{principal.api_key_id}", settings.FLAGSITE_RATE_LIMIT_PER_MINUTE)
+        throttle(key_limit_wait(principal, request, scope="events"))
 
     @extend_schema(
         summary="Ingest a batch of telemetry events (docs/events.md)",
@@ -124,30 +106,18 @@ class EventsApi(APIView):
 
 
 class FeedbackApi(APIView):
-    """Browsers call this from other origins with a client key: the preflight is answered
-    without a key, and every answer (errors too, so scripts can read them) carries the CORS
-    headers. No cookies are involved, so any origin may call it."""
+    """Browsers call this from other origins with a client key. CORS (the preflight, answered
+    without a key, and the headers on every answer) is delivery.cors's, as for evaluate."""
 
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [IsAnyKey]
 
-    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return Response(status=204)
-
-    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
-        response = super().finalize_response(request, response, *args, **kwargs)
-        for name, value in CORS_HEADERS.items():
-            response[name] = value
-        return response
-
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        if request.method == "OPTIONS":
-            return  # a CORS preflight carries no key
         # The IP limit comes first, so a flood of bad keys costs no key lookups.
-        _limit(f"feedback:ip:{client_ip(request)}", settings.FEEDBACK_RATE_LIMIT_PER_IP)
+        ip_limit(request, scope="feedback", per_minute=settings.FEEDBACK_RATE_LIMIT_PER_IP)
         super().initial(request, *args, **kwargs)
         principal: KeyPrincipal = request.user
-        _limit(f"feedback:key:{principal.api_key_id}", settings.FEEDBACK_RATE_LIMIT_PER_KEY)
+        throttle(key_limit_wait(principal, request, scope="feedback"))
 
     @extend_schema(
         summary="Record explicit feedback (thumbs, rating, comment, category)",
@@ -166,14 +136,6 @@ class FeedbackApi(APIView):
             return Response({"id": event_id, "status": "stored"}, status=201)
         return Response({"id": event_id, "status": "duplicate"}, status=200)
 
-
-CORS_HEADERS = {
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Allow-Methods": "POST, OPTIONS",
-    "Access-Control-Allow-Headers": "Authorization, Content-Type, X-API-Key",
-    "Access-Control-Expose-Headers": "Retry-After",
-    "Access-Control-Max-Age": "86400",
-}
 
 events_api = EventsApi.as_view()
 feedback_api = FeedbackApi.as_view()

@@ -182,56 +182,75 @@ def _environment_id(env_key: str) -> int:
 def _bucket_by_key(serve_or_gate: Any) -> bool:
     if not isinstance(serve_or_gate, dict):
         return False
-    by = serve_or_gate.get("bucket_by", "key")
-    return by == "key" or (isinstance(by, list) and "key" in by)
+    by = serve_or_gate.get("bucket_by")
+    # No bucket_by (missing or null) means the targeting key, as in the engine.
+    return by is None or by == "key" or (isinstance(by, list) and "key" in by)
+
+
+def _segment_refs(clauses: Any) -> list[str]:
+    if not isinstance(clauses, list):
+        return []
+    return [
+        ref
+        for c in clauses
+        if isinstance(c, dict) and c.get("op") == "segment"
+        for ref in c.get("values") or []
+        if isinstance(ref, str)
+    ]
+
+
+def _spread(start: set[str], users: dict[str, list[str]]) -> set[str]:
+    """`start` and everything that uses it, directly or not (each node visited once)."""
+    reached, work = set(start), list(start)
+    while work:
+        for user in users.get(work.pop(), ()):
+            if user not in reached:
+                reached.add(user)
+                work.append(user)
+    return reached
 
 
 def _keyed_flags(data: dict[str, Any]) -> frozenset[str]:
     """Flags whose result may depend on bucketing the targeting key: a split, a rule rollout,
-    or a segment with a percentage (directly or through another segment)."""
+    or a segment with a percentage (directly or through another segment).
+
+    Linear in the size of the ruleset: the bucketing segments and flags spread backwards along
+    the reference edges, each visited once (walking down from every flag took time exponential
+    in the segment nesting)."""
     segments: dict[str, Any] = data.get("segments") or {}
-
-    def segment_buckets(key: str, seen: frozenset[str] = frozenset()) -> bool:
-        seg = segments.get(key)
-        if not isinstance(seg, dict) or key in seen:
-            return False
+    flags: dict[str, Any] = data.get("flags") or {}
+    segment_users: dict[str, list[str]] = {}
+    bucketing: set[str] = set()
+    for key, seg in segments.items():
+        if not isinstance(seg, dict):
+            continue
+        for ref in _segment_refs(seg.get("clauses")):
+            segment_users.setdefault(ref, []).append(key)
         if seg.get("percentage") is not None and _bucket_by_key(seg):
-            return True
-        return clauses_bucket(seg.get("clauses") or [], seen | {key})
-
-    def clauses_bucket(clauses: list[Any], seen: frozenset[str] = frozenset()) -> bool:
-        return any(
-            isinstance(c, dict)
-            and c.get("op") == "segment"
-            and any(segment_buckets(s, seen) for s in c.get("values") or [])
-            for c in clauses
-        )
+            bucketing.add(key)
+    bucketing = _spread(bucketing, segment_users)
 
     def serve_buckets(serve: Any) -> bool:
         return isinstance(serve, dict) and "split" in serve and _bucket_by_key(serve)
 
     keyed = set()
-    for key, flag in (data.get("flags") or {}).items():
-        rules = flag.get("rules") or []
+    requirers: dict[str, list[str]] = {}
+    for key, flag in flags.items():
+        if not isinstance(flag, dict):
+            continue
+        for p in flag.get("prerequisites") or []:
+            if isinstance(p, dict) and isinstance(p.get("flag"), str):
+                requirers.setdefault(p["flag"], []).append(key)
+        rules = [r for r in flag.get("rules") or [] if isinstance(r, dict)]
         if serve_buckets(flag.get("default")) or any(
             (rule.get("rollout") and _bucket_by_key(rule["rollout"]))
             or serve_buckets(rule.get("serve"))
-            or clauses_bucket(rule.get("clauses") or [])
+            or not bucketing.isdisjoint(_segment_refs(rule.get("clauses")))
             for rule in rules
         ):
             keyed.add(key)
     # A prerequisite evaluates another flag for the same context: inherit its bucketing.
-    changed = True
-    while changed:
-        changed = False
-        for key, flag in (data.get("flags") or {}).items():
-            if key not in keyed and any(
-                isinstance(p, dict) and p.get("flag") in keyed
-                for p in flag.get("prerequisites") or []
-            ):
-                keyed.add(key)
-                changed = True
-    return frozenset(keyed)
+    return frozenset(_spread(keyed, requirers))
 
 
 def ruleset_forget_local() -> None:

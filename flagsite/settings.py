@@ -48,7 +48,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "delivery.cors.DeliveryCorsMiddleware",  # CORS for evaluate, feedback and OFREP only
+    "delivery.cors.DeliveryCorsMiddleware",  # the one CORS policy (delivery endpoints only)
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -178,22 +178,39 @@ FLAGSITE_OUTAGE_RETRY_AFTER = env_int("FLAGSITE_OUTAGE_RETRY_AFTER", 5)
 
 # Flag delivery: how often a web process checks the published ruleset version (seconds).
 FLAGSITE_RULESET_CHECK_INTERVAL = float(env_str("FLAGSITE_RULESET_CHECK_INTERVAL", "1.0"))
-# Rate limits per API key, requests per minute (0 disables).
+# Rate limits, requests per minute (0 disables one); docs/security.md, "Rate limits".
+# Per server key (ruleset, evaluate, OFREP; events in a bucket of their own).
 FLAGSITE_RATE_LIMIT_PER_MINUTE = env_int("FLAGSITE_RATE_LIMIT_PER_MINUTE", 6000)
+# Client keys are public and shared by every browser of an app: per (key, caller IP), and a
+# ceiling per key sized for a whole fleet (10,000 requests/s).
+FLAGSITE_RATE_LIMIT_CLIENT_PER_IP = env_int("FLAGSITE_RATE_LIMIT_CLIENT_PER_IP", 600)
+FLAGSITE_RATE_LIMIT_CLIENT_PER_KEY = env_int("FLAGSITE_RATE_LIMIT_CLIENT_PER_KEY", 600_000)
+# Requests without a known key (none, unknown, or not yet looked up), per caller IP, counted
+# before the key is looked up in the database.
+FLAGSITE_RATE_LIMIT_UNAUTHENTICATED_PER_IP = env_int(
+    "FLAGSITE_RATE_LIMIT_UNAUTHENTICATED_PER_IP", 60
+)
+# Trusted reverse proxies in front of the web processes, for every endpoint: the caller IP is
+# then taken from X-Forwarded-For. FEEDBACK_PROXY_COUNT is its deprecated former name.
+FLAGSITE_TRUSTED_PROXY_COUNT = env_int(
+    "FLAGSITE_TRUSTED_PROXY_COUNT", env_int("FEEDBACK_PROXY_COUNT", 0)
+)
 
 # Feedback and telemetry ingestion (docs/feedback.md).
-# The public feedback endpoint: requests per minute per client key and per caller IP (0 disables).
-FEEDBACK_RATE_LIMIT_PER_KEY = env_int("FEEDBACK_RATE_LIMIT_PER_KEY", 600)
+# The public feedback endpoint: requests per minute per caller IP, and per key (a ceiling sized
+# for every browser of an app: 1,000 feedbacks/s). 0 disables.
+FEEDBACK_RATE_LIMIT_PER_KEY = env_int("FEEDBACK_RATE_LIMIT_PER_KEY", 60_000)
 FEEDBACK_RATE_LIMIT_PER_IP = env_int("FEEDBACK_RATE_LIMIT_PER_IP", 60)
-# Trusted reverse proxies in front of the web processes (the caller IP comes from X-Forwarded-For).
-FEEDBACK_PROXY_COUNT = env_int("FEEDBACK_PROXY_COUNT", 0)
 # Raw events (exposures, LLM calls, implicit signals) older than this are deleted (minimum 14).
 FEEDBACK_RETENTION_DAYS = env_int("FEEDBACK_RETENTION_DAYS", 90)
 # How long a web process trusts its cached answer for an API key (= the revocation delay).
 FLAGSITE_API_KEY_RECHECK_SECONDS = float(
     env_str("FLAGSITE_API_KEY_RECHECK_SECONDS", str(FLAGSITE_RULESET_CHECK_INTERVAL))
 )
+# How long a web process remembers that a key is unknown (no database lookup meanwhile).
+FLAGSITE_API_KEY_NEGATIVE_SECONDS = float(env_str("FLAGSITE_API_KEY_NEGATIVE_SECONDS", "30"))
 # Origins allowed to call evaluate/feedback/OFREP from a browser ("*": any; client keys are public).
+# The ruleset and events endpoints (server keys) never answer other origins (delivery/cors.py).
 FLAGSITE_CORS_ALLOWED_ORIGINS = env_list("FLAGSITE_CORS_ALLOWED_ORIGINS", ["*"])
 
 SESSION_COOKIE_HTTPONLY = True

@@ -67,7 +67,7 @@ def _with_key(context: Context | None) -> Context:
 
 
 def _constant(result: Evaluation) -> FlagFunction:
-    return lambda context: result
+    return lambda context, memo=None, /: result
 
 
 class Client(Reporting):

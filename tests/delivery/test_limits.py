@@ -1,4 +1,6 @@
-"""Per-key rate limits (429 + integer Retry-After), CORS for browser endpoints, and a dead Redis."""
+"""Rate limits (429 + integer Retry-After), CORS for browser endpoints, and a dead Redis.
+The per-IP and unknown-key limits: test_client_limits.py; exact counting: test_limits_exact.py;
+the CORS policy of every endpoint: test_cors.py."""
 
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ def _redis_cache(url: str) -> dict[str, Any]:
 
 def _assert_limited(client: Any, settings: Any) -> None:
     settings.FLAGSITE_RATE_LIMIT_PER_MINUTE = 3
+    settings.FLAGSITE_RATE_LIMIT_CLIENT_PER_IP = 3  # client keys count per caller IP
     for _ in range(3):
         assert post_json(client, EVALUATE, CONTEXT, **CLIENT).status_code == 200
     limited = post_json(client, EVALUATE, CONTEXT, **CLIENT)

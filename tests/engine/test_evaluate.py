@@ -1,4 +1,7 @@
-"""evaluate() / evaluate_all(): reasons, prerequisites, errors, and never raising."""
+"""evaluate() / evaluate_all(): rollouts over many users, broken data, and never raising.
+
+The reasons table, rule order and prerequisites are shared JSON cases
+(tests/engine/spec/03-reasons.json, run by test_spec.py)."""
 
 from __future__ import annotations
 
@@ -27,57 +30,10 @@ def _one(flag: dict[str, Any], context: Any, **kw: Any) -> Evaluation:
     return evaluate(rs, flag["key"], context)
 
 
-def test_reason_disabled() -> None:
-    flag = boolean_flag(enabled=False, rules=[rule("r1")], default={"variant": "on"})
-    assert _one(flag, {"key": "u"}) == Evaluation(False, "off", "DISABLED", None, None)
-
-
-def test_reason_targeting_match() -> None:
-    flag = boolean_flag(rules=[rule("r1", clause("tier", "eq", "paid"))])
-    assert _one(flag, {"key": "u", "tier": "paid"}) == Evaluation(
-        True, "on", "TARGETING_MATCH", "r1", None
-    )
-
-
-def test_reason_split_in_a_rule_and_in_the_default() -> None:
-    flag = boolean_flag(rules=[rule("r1", clause("tier", "eq", "paid"), serve=SPLIT_50)])
-    in_rule = _one(flag, {"key": "u", "tier": "paid"})
-    assert (in_rule.reason, in_rule.rule_id) == ("SPLIT", "r1")
-    default = _one(boolean_flag(default=SPLIT_50), {"key": "u"})
-    assert (default.reason, default.rule_id) == ("SPLIT", "default")
-
-
-def test_reason_static_without_rules_and_default_when_no_rule_matched() -> None:
-    assert _one(boolean_flag(), {"key": "u"}) == Evaluation(False, "off", "STATIC", "default", None)
-    flag = boolean_flag(rules=[rule("r1", clause("tier", "eq", "paid"))])
-    assert _one(flag, {"key": "u"}) == Evaluation(False, "off", "DEFAULT", "default", None)
-
-
 def test_flag_not_found() -> None:
     rs = ruleset(boolean_flag())
     assert evaluate(rs, "nope", {}) == Evaluation(None, None, "ERROR", None, "FLAG_NOT_FOUND")
     assert evaluate(rs, ["unhashable"], {}).reason == "ERROR"  # type: ignore[arg-type]
-
-
-def test_rules_are_evaluated_in_order_and_all_clauses_must_match() -> None:
-    flag = boolean_flag(
-        variants=[{"key": k, "value": k} for k in ("a", "b", "c")],
-        kind="string",
-        off_variant="c",
-        rules=[
-            rule(
-                "first",
-                clause("tier", "eq", "paid"),
-                clause("country", "eq", "PT"),
-                serve={"variant": "a"},
-            ),
-            rule("second", clause("tier", "eq", "paid"), serve={"variant": "b"}),
-        ],
-        default={"variant": "c"},
-    )
-    assert _one(flag, {"tier": "paid", "country": "PT"}).rule_id == "first"
-    assert _one(flag, {"tier": "paid", "country": "ES"}).rule_id == "second"
-    assert _one(flag, {"country": "PT"}).rule_id == "default"
 
 
 def test_a_rule_rollout_lets_the_others_fall_through() -> None:
@@ -97,33 +53,6 @@ def test_a_split_without_its_bucketing_attribute_serves_the_first_variant() -> N
 
 
 PREREQ = boolean_flag("parent", rules=[rule("r1", clause("tier", "eq", "paid"))])
-
-
-def test_prerequisite_met_and_not_met() -> None:
-    child = boolean_flag(
-        "child", default={"variant": "on"}, prerequisites=[{"flag": "parent", "variants": ["on"]}]
-    )
-    rs = ruleset(PREREQ, child)
-    assert evaluate(rs, "child", {"tier": "paid"}).variant == "on"
-    assert evaluate(rs, "child", {"tier": "free"}) == Evaluation(
-        False, "off", "DISABLED", "prerequisite:parent", None
-    )
-
-
-def test_prerequisites_chain_and_a_missing_one_is_not_met() -> None:
-    middle = boolean_flag(
-        "middle", default={"variant": "on"}, prerequisites=[{"flag": "parent", "variants": ["on"]}]
-    )
-    child = boolean_flag(
-        "child", default={"variant": "on"}, prerequisites=[{"flag": "middle", "variants": ["on"]}]
-    )
-    orphan = boolean_flag(
-        "orphan", default={"variant": "on"}, prerequisites=[{"flag": "gone", "variants": ["on"]}]
-    )
-    rs = ruleset(child, middle, PREREQ, orphan)
-    assert evaluate(rs, "child", {"tier": "paid"}).variant == "on"
-    assert evaluate(rs, "child", {"tier": "free"}).rule_id == "prerequisite:middle"
-    assert evaluate(rs, "orphan", {}).rule_id == "prerequisite:gone"
 
 
 def test_a_prerequisite_cycle_breaks_only_the_flags_on_it() -> None:
@@ -221,17 +150,23 @@ def test_compiling_does_not_change_the_input() -> None:
     assert data == before
 
 
+# Text with lone surrogates too (st.text() leaves them out): they have no UTF-8 form, and
+# mmh3 crashed the process on them.
+characters = st.characters() | st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF)
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(characters, max_size=20),
     lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(characters, max_size=8), inner, max_size=4)
     ),
     max_leaves=6,
 )
 attribute_names = st.sampled_from(
     ["key", "tier", "email", "version", "ip", "now", "user", "roles", "n", "user.plan", "x"]
 )
-contexts = st.dictionaries(attribute_names | st.text(max_size=6), json_values, max_size=8)
+contexts = st.dictionaries(
+    attribute_names | st.text(characters, max_size=6), json_values, max_size=8
+)
 
 EVERY_OPERATOR_FLAG = boolean_flag(
     "every-op",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import pytest
@@ -14,7 +13,6 @@ from flagsite_sdk.importers.unleash import (
     unleash_to_flagsite,
     unleash_variant,
 )
-from flagsite_sdk.importers.unleash_constraints import UnsupportedRegex, translate_regex
 
 USERS = [str(i) for i in range(3000)]
 
@@ -251,6 +249,15 @@ def test_the_dry_run_listing_is_json() -> None:
     assert unleash_to_flagsite({"nope": 1}).warnings == ["the document has no 'features' list"]
 
 
+def _regex_feature(pattern: str) -> dict[str, Any]:
+    constraint = {"contextName": "userId", "operator": "REGEX", "value": pattern}
+    return {
+        "name": "rx",
+        "enabled": True,
+        "strategies": [{"name": "default", "constraints": [constraint]}],
+    }
+
+
 @pytest.mark.parametrize(
     ("pattern", "text", "expected"),
     [
@@ -263,21 +270,27 @@ def test_the_dry_run_listing_is_json() -> None:
         ("^[[:alpha:]]+$", "AlphaBeta", True),
         ("^[[:alpha:]]+$", "Alpha1", False),
         ("^[^[:digit:]]$", "x", True),
-        ("^(?<word>ab)+$", "abab", True),
+        ("^[[:^alpha:]]$", "1", True),
+        ("^(?P<word>ab)+$", "abab", True),
         ("end\\z", "the end", True),
         ("(?s:a.b)", "a\nb", True),
+        ("^\\pL+$", "ÄÖü", True),
+        ("^(?U)a+$", "aaa", True),
     ],
 )
-def test_regex_translation(pattern: str, text: str, expected: bool) -> None:
-    assert (re.search(translate_regex(pattern), text) is not None) is expected
+def test_unleash_regexes_keep_their_re2_meaning(pattern: str, text: str, expected: bool) -> None:
+    # The engine's dialect is RE2, as Unleash's: patterns are imported verbatim.
+    result, ruleset = _import(_regex_feature(pattern))
+    assert result.warnings == []
+    assert result.flags[0]["rules"][0]["clauses"][0]["values"] == [pattern]
+    assert _enabled(ruleset, "rx", {"userId": text}) is expected
 
 
-@pytest.mark.parametrize(
-    "pattern", ["^(?=a)b", "(a)\\1", "(?<!x)y", "\\pL", "(?U)a+", "[[:^alpha:]]", "(a"]
-)
-def test_regex_constructs_re2_refuses_are_refused(pattern: str) -> None:
-    with pytest.raises(UnsupportedRegex):
-        translate_regex(pattern)
+@pytest.mark.parametrize("pattern", ["^(?=a)b", "(a)\\1", "(?<!x)y", "(a"])
+def test_regexes_re2_refuses_never_match_as_in_unleash(pattern: str) -> None:
+    result, ruleset = _import(_regex_feature(pattern))
+    assert any("not usable" in w for w in result.warnings), result.warnings
+    assert _enabled(ruleset, "rx", {"userId": "ab"}) is False
 
 
 def test_malformed_input_is_skipped_with_a_warning_never_raised() -> None:

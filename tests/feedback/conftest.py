@@ -40,12 +40,10 @@ def keys_create(env_key: str = "development") -> Keys:
 def process_state_reset() -> None:
     """The key cache and the rate limiter's local counts outlive a test's database rows and
     cache; every feedback test starts and ends without them."""
-    from delivery import ratelimit
+    from delivery.ratelimit import rate_limit_reset
 
     api_key_cache_clear()
-    reset = getattr(ratelimit, "rate_limit_reset", None)
-    if reset is not None:
-        reset()
+    rate_limit_reset()
 
 
 @pytest.fixture(autouse=True)

@@ -38,7 +38,7 @@ from .model import (
     FlagFunction,
 )
 from .operators import CompileError, attribute_getter, clause_fields, value_matcher
-from .segments import TARGETING_KEY, SegmentCompiler, bucket_by_names
+from .segments import FLAG_MEMO, TARGETING_KEY, SegmentCompiler, bucket_by_names
 
 PrerequisiteLookup = Callable[[str], FlagFunction]
 # The bucketing value as hash input: an ASCII string as it is (the common case, one check),
@@ -105,6 +105,9 @@ class FlagWriter:
         self.values = _variant_values(flag.get("variants"))
         # The targeting key is read once, up front, when rules use it (segments, bucketing).
         self.key_uses = 0
+        # The evaluation's memo (segments.py) is made only for flags that use segments with
+        # clauses or prerequisites: the common flags pay nothing for it.
+        self.memo_uses = 0
 
     def result(self, variant: Any, reason: str, rule_id: str | None) -> str:
         if not isinstance(variant, str) or variant not in self.values:
@@ -114,7 +117,8 @@ class FlagWriter:
     def write(self, flag: Mapping[str, Any]) -> FlagFunction:
         # Checked even when never served, so a bad off_variant always shows.
         self.result(flag.get("off_variant"), DISABLED, None)
-        self.src.emit(0, "def _flag(ctx):")
+        # `_m` is the evaluation's memo, passed on when this flag is another's prerequisite.
+        self.src.emit(0, "def _flag(ctx, _m=None):")
         self.src.emit(1, "try:")
         self._prerequisites(flag.get("prerequisites") or [], str(flag.get("off_variant")))
         rules = flag.get("rules") or []
@@ -133,6 +137,8 @@ class FlagWriter:
         self._serve(flag.get("default"), 2, DEFAULT_RULE_ID, fixed_reason)
         if self.key_uses:
             self.src.lines.insert(2, "        _key = ctx.get(_KEY)")
+        if self.memo_uses:
+            self.src.lines.insert(2, "        if _m is None: _m = {}")
         self.src.emit(1, "except Exception:")
         # Only a broken definition or context gets here (try is free until something raises).
         # No context at all is the empty context, as in OpenFeature.
@@ -140,7 +146,9 @@ class FlagWriter:
         code = _function_code("\n".join(self.src.lines))
         # A fresh copy of the code for each flag: CPython specialises global look-ups per code
         # object, and flags that shared one would keep invalidating each other's (-30 %).
-        function: FlagFunction = FunctionType(code.replace(co_name="_flag"), self.src.ns)
+        function: FlagFunction = FunctionType(
+            code.replace(co_name="_flag"), self.src.ns, None, (None,)
+        )
         self.src.ns["_flag"] = function  # the except branch calls it again for ctx=None
         return function
 
@@ -157,8 +165,13 @@ class FlagWriter:
             check = self.src.const(self.prerequisite(key))
             variants = self.src.const(frozenset(v for v in wanted if isinstance(v, str)))
             unmet = self.result(off_variant, DISABLED, f"prerequisite:{key}")
-            # Index 1 of an Evaluation is the variant.
-            self.src.emit(2, f"if {check}(ctx)[1] not in {variants}: return {unmet}")
+            # A prerequisite's result is kept in the memo: a flag required along several paths
+            # is evaluated once. Index 1 of an Evaluation is the variant.
+            memo_key = self.src.const(FLAG_MEMO + key)
+            self.memo_uses += 1
+            self.src.emit(2, f"_r = _m.get({memo_key})")
+            self.src.emit(2, f"if _r is None: _r = _m[{memo_key}] = {check}(ctx, _m)")
+            self.src.emit(2, f"if _r[1] not in {variants}: return {unmet}")
 
     def _rule(self, rule: Mapping[str, Any], rule_id: str) -> None:
         clauses = rule.get("clauses") or []
@@ -212,7 +225,8 @@ class FlagWriter:
         segment = self.segments.get(key)
         member = self.src.const(segment.member)
         if not segment.lists_only:
-            return f"{member}(ctx)"
+            self.memo_uses += 1
+            return f"{member}(ctx, _m)"
         included = self.src.const(segment.included)
         test = f"_key in {included}"
         if segment.excluded:
@@ -252,7 +266,9 @@ class FlagWriter:
         self.src.emit(indent, "if _bv is not None:")
         self.src.emit(indent + 1, _TO_TEXT)
         if spec is None:
-            salt = self.src.const(f"{self.salt}:rollout:{rule_id}.")
+            # The rule id is part of the hashed text: made UTF-8-safe like every other part
+            # (a lone surrogate there crashed mmh3).
+            salt = self.src.const(utf8_safe(f"{self.salt}:rollout:{rule_id}."))
             gate = f"_h({salt} + _bv, 0, False) % {BUCKETS} < {self.src.const(millis)}"
         else:
             group_id, seed, total = spec

@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from .codegen import FlagWriter
-from .graph import cyclic_components
+from .graph import cyclic_components, longest_chains
+from .limits import MAX_PREREQUISITE_DEPTH
 from .model import (
     DISABLED,
     GENERAL_ERROR_RESULT,
@@ -26,12 +27,10 @@ from .operators import CompileError
 from .segments import SegmentCompiler
 
 SCHEMA = 1
-# Deeper prerequisite chains are refused: nobody means them, and each level is a call.
-MAX_PREREQUISITE_DEPTH = 32
 
 
 def _constant(result: Evaluation) -> FlagFunction:
-    def constant(ctx: Context) -> Evaluation:
+    def constant(ctx: Context, memo: dict[str, Any] | None = None, /) -> Evaluation:
         return result
 
     return constant
@@ -86,7 +85,10 @@ class _Compiler:
         for component in cyclic_components(edges):
             for key in component:
                 self._break(key, "prerequisite cycle: " + " -> ".join(component))
-        for key, depth in _chain_depths(edges, set(self.done)).items():
+        # Deeper prerequisite chains are refused: nobody means them, and each level is a call.
+        cut = set(self.done)
+        uncut = {k: [t for t in v if t not in cut] for k, v in edges.items() if k not in cut}
+        for key, (depth, _next) in longest_chains(uncut).items():
             if depth > MAX_PREREQUISITE_DEPTH:
                 self._break(key, f"prerequisites nested deeper than {MAX_PREREQUISITE_DEPTH}")
 
@@ -127,24 +129,3 @@ class _Compiler:
                 raise CompileError(f"unknown off_variant {off!r}")
             return _constant(Evaluation(writer.values[off], off, DISABLED, None, None))
         return writer.write(flag)
-
-
-def _chain_depths(edges: Mapping[str, list[str]], leaves: set[str]) -> dict[str, int]:
-    """For each flag, the length of its longest prerequisite chain (cycles already cut off as
-    `leaves`). Iterative, so a pathological chain cannot overflow the stack here either."""
-    depth: dict[str, int] = {}
-    for root in edges:
-        work = [root]
-        while work:
-            node = work[-1]
-            if node in depth:
-                work.pop()
-                continue
-            pending = [t for t in edges[node] if t in edges and t not in leaves and t not in depth]
-            if pending and node not in leaves:
-                work.extend(pending)
-                continue
-            work.pop()
-            below = [depth[t] for t in edges[node] if t in depth and t not in leaves]
-            depth[node] = 0 if node in leaves else 1 + max(below, default=0)
-    return depth

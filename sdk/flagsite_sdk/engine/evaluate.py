@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .model import GENERAL_ERROR_RESULT, NOT_FOUND_RESULT, Context, Evaluation, Ruleset
 
 
@@ -21,5 +23,9 @@ def evaluate(ruleset: Ruleset, flag_key: str, context: Context) -> Evaluation:
 
 
 def evaluate_all(ruleset: Ruleset, context: Context) -> dict[str, Evaluation]:
-    """Evaluate every flag of the ruleset for one context, keyed by flag key."""
-    return {key: function(context) for key, function in ruleset.functions.items()}
+    """Evaluate every flag of the ruleset for one context, keyed by flag key.
+
+    The flags share one memo (segments.py): a segment or prerequisite that several flags use is
+    evaluated once for the whole call."""
+    memo: dict[str, Any] = {}
+    return {key: function(context, memo) for key, function in ruleset.functions.items()}

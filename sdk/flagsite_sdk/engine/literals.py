@@ -105,16 +105,6 @@ def parse_address(value: Any) -> IPAddress | None:
         return None
 
 
-def compile_regex(pattern: Any, case_insensitive: bool) -> re.Pattern[str] | str:
-    """The compiled pattern, or a message saying why it does not compile."""
-    if pattern.__class__ is not str:
-        return "a regular expression must be a string"
-    try:
-        return re.compile(pattern, re.IGNORECASE if case_insensitive else 0)
-    except (re.error, OverflowError, RecursionError) as exc:
-        return f"regular expression {pattern!r} does not compile: {exc}"
-
-
 def weight_millis(value: Any) -> int | None:
     """A percentage (0..100, at most 3 decimals) in thousandths of a percent, else None.
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any, NamedTuple
+from collections.abc import Iterator, Mapping
+from typing import Any, NamedTuple, Protocol
 
 # OpenFeature resolution reasons, as docs/ruleset.md ("Results and reasons") lists them.
 DISABLED = "DISABLED"
@@ -38,7 +38,13 @@ NOT_FOUND_RESULT = Evaluation(None, None, ERROR, None, FLAG_NOT_FOUND)
 GENERAL_ERROR_RESULT = Evaluation(None, None, ERROR, None, GENERAL)
 
 Context = Mapping[str, Any]
-FlagFunction = Callable[[Context], Evaluation]
+
+
+class FlagFunction(Protocol):
+    """A compiled flag: `function(context)`, or `function(context, memo)` to share one
+    evaluation's memo (segments.py) with other flags, as prerequisites and evaluate_all do."""
+
+    def __call__(self, ctx: Context, memo: dict[str, Any] | None = None, /) -> Evaluation: ...
 
 
 class Ruleset:

@@ -13,13 +13,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .literals import (
-    compile_regex,
     parse_address,
     parse_date,
     parse_network,
     parse_number,
     parse_semver,
 )
+from .regex import compile_search
 
 Match = Callable[[Any], bool]
 Getter = Callable[[Mapping[str, Any]], Any]
@@ -112,13 +112,13 @@ def _string_test(op: str, values: list[Any], case_insensitive: bool) -> Match:
 
 
 def _regex_test(values: list[Any], case_insensitive: bool) -> Match:
-    patterns = []
+    searches = []
     for pattern in values:
-        compiled = compile_regex(pattern, case_insensitive)
-        if isinstance(compiled, str):
-            raise CompileError(compiled)
-        patterns.append(compiled)
-    return lambda v: isinstance(v, str) and any(p.search(v) for p in patterns)
+        search = compile_search(pattern, case_insensitive)
+        if isinstance(search, str):
+            raise CompileError(f"regex {pattern!r}: {search}")
+        searches.append(search)
+    return lambda v: isinstance(v, str) and any(search(v) for search in searches)
 
 
 def _ordered_test(

@@ -13,15 +13,25 @@ from collections.abc import Mapping
 from typing import Any
 
 from .codegen import hash_spec
-from .graph import cycle_path
+from .graph import Chains, chain, cycle_path, cyclic_components, longest_chains, reverse_edges
+from .limits import (
+    MAX_CLAUSES,
+    MAX_JSON_DEPTH,
+    MAX_PREREQUISITE_DEPTH,
+    MAX_PREREQUISITES,
+    MAX_RULES,
+    MAX_SEGMENTS,
+)
 from .literals import weight_millis
 from .model import ValidationError
 from .operators import CompileError
 from .validate_clauses import (
     Errors,
+    SegmentGraph,
     check_bucket_by,
     check_clause,
     check_percentage,
+    check_text,
     quoted,
     segment_errors,
     validate_segment,
@@ -34,7 +44,7 @@ __all__ = ["validate_flag", "validate_ruleset", "validate_segment"]
 
 
 def _is_json(value: Any, depth: int = 0) -> bool:
-    if depth > 64:
+    if depth > MAX_JSON_DEPTH:
         return False
     if value is None or isinstance(value, str | bool | int):
         return True
@@ -72,6 +82,20 @@ def _rule_label(rule: Any, index: int) -> str:
     return label
 
 
+class FlagGraph:
+    """Prerequisite edges between flags with the longest chains both ways and the flags on
+    cycles, computed once (linear time) for a whole ruleset."""
+
+    def __init__(self, flags: Mapping[str, Any], *, replacing: Any = None) -> None:
+        self.edges = {k: _prerequisite_keys(f) for k, f in flags.items()}
+        key = replacing.get("key") if isinstance(replacing, Mapping) else None
+        if isinstance(key, str) and key:
+            self.edges[key] = _prerequisite_keys(replacing)
+        self.down: Chains = longest_chains(self.edges)
+        self.up: Chains = longest_chains(reverse_edges(self.edges))
+        self.cyclic = {k for component in cyclic_components(self.edges) for k in component}
+
+
 class _FlagChecker:
     def __init__(
         self,
@@ -79,15 +103,20 @@ class _FlagChecker:
         segments: Mapping[str, Any] | None,
         flags: Mapping[str, Any] | None,
         errors: Errors,
+        graph: FlagGraph | None = None,
+        through: bool = True,
     ) -> None:
         self.flag = flag
         self.segments = segments
         self.flags = flags
         self.errors = errors
         self.variants: set[str] = set()
+        self.graph = graph
+        self.through = through
 
     def run(self) -> None:
         flag, add = self.flag, self.errors.add
+        check_text(self.errors, "", flag)
         key = flag.get("key")
         if not isinstance(key, str) or not key:
             add("key", "the flag needs a key")
@@ -105,6 +134,9 @@ class _FlagChecker:
         rules = [] if rules is None else rules
         if not isinstance(rules, list):
             add("rules", "rules must be a list")
+            rules = []
+        if len(rules) > MAX_RULES:
+            add("rules", f"more than {MAX_RULES} rules ({len(rules)})")
             rules = []
         ids: set[str] = set()
         for i, rule in enumerate(rules):
@@ -153,6 +185,12 @@ class _FlagChecker:
         if not isinstance(prerequisites, list):
             self.errors.add("prerequisites", "prerequisites must be a list")
             return
+        if len(prerequisites) > MAX_PREREQUISITES:
+            self.errors.add(
+                "prerequisites",
+                f"more than {MAX_PREREQUISITES} prerequisites ({len(prerequisites)})",
+            )
+            return
         own_key = self.flag.get("key")
         for i, item in enumerate(prerequisites):
             path = f"prerequisites[{i}]"
@@ -185,11 +223,13 @@ class _FlagChecker:
 
     def _prerequisite_cycle(self, prerequisites: list[Any]) -> None:
         own_key = self.flag.get("key")
-        if self.flags is None or not isinstance(own_key, str):
+        if self.flags is None or not isinstance(own_key, str) or not own_key:
             return
-        edges = {k: _prerequisite_keys(f) for k, f in self.flags.items()}
-        edges[own_key] = _prerequisite_keys(self.flag)
-        path = cycle_path(own_key, edges)
+        graph = self.graph or FlagGraph(self.flags, replacing=self.flag)
+        self._prerequisite_depth(own_key, graph)
+        if own_key not in graph.cyclic:
+            return
+        path = cycle_path(own_key, graph.edges)
         if len(path) > 2:
             index = next(
                 i
@@ -199,6 +239,20 @@ class _FlagChecker:
             self.errors.add(
                 f"prerequisites[{index}].flag",
                 "prerequisite cycle: " + " -> ".join(quoted(k) for k in path),
+            )
+
+    def _prerequisite_depth(self, own_key: str, graph: FlagGraph) -> None:
+        if own_key not in graph.edges:
+            return
+        below = chain(graph.down, own_key)
+        path = [*reversed(chain(graph.up, own_key)), *below[1:]] if self.through else below
+        if len(path) > MAX_PREREQUISITE_DEPTH:
+            self.errors.add(
+                "prerequisites",
+                f"prerequisite chain of {len(path)} flags ("
+                + " -> ".join(quoted(k) for k in path[:5])
+                + (" -> ..." if len(path) > 5 else "")
+                + f"); the limit is {MAX_PREREQUISITE_DEPTH}",
             )
 
     def _rule(self, index: int, rule: Any, ids: set[str]) -> None:
@@ -220,6 +274,11 @@ class _FlagChecker:
         clauses = [] if clauses is None else clauses
         if not isinstance(clauses, list):
             self.errors.add(f"{path}.clauses", f"{label}: clauses must be a list")
+            clauses = []
+        if len(clauses) > MAX_CLAUSES:
+            self.errors.add(
+                f"{path}.clauses", f"{label}: more than {MAX_CLAUSES} clauses ({len(clauses)})"
+            )
             clauses = []
         for j, clause in enumerate(clauses):
             check_clause(self.errors, f"{path}.clauses[{j}]", label, clause, self.segments)
@@ -313,12 +372,16 @@ def validate_flag(
 
 
 def _validate_flag(
-    flag: Any, segments: Mapping[str, Any] | None, flags: Mapping[str, Any] | None, errors: Errors
+    flag: Any,
+    segments: Mapping[str, Any] | None,
+    flags: Mapping[str, Any] | None,
+    errors: Errors,
+    graph: FlagGraph | None = None,
 ) -> list[ValidationError]:
     if not isinstance(flag, Mapping):
         errors.add("", "a flag must be an object")
         return errors.items
-    _FlagChecker(flag, segments, flags, errors).run()
+    _FlagChecker(flag, segments, flags, errors, graph, through=graph is None).run()
     return errors.items
 
 
@@ -337,15 +400,20 @@ def validate_ruleset(data: Mapping[str, Any]) -> list[ValidationError]:
             errors.add(name, f"{name} must be an object keyed by {name[:-1]} key")
     if not isinstance(flags, Mapping) or not isinstance(segments, Mapping):
         return errors.items
+    if len(segments) > MAX_SEGMENTS:
+        errors.add("segments", f"more than {MAX_SEGMENTS:,} segments ({len(segments):,})")
     items = list(errors.items)
+    # The reference graphs once for the whole document, so validating it stays linear.
+    segment_graph = SegmentGraph(segments)
+    flag_graph = FlagGraph(flags)
     for key, segment in segments.items():
         sub = Errors(f"segments[{quoted(key)}].")
         if isinstance(segment, Mapping) and segment.get("key") != key:
             sub.add("key", f"segment {quoted(key)} has key {quoted(segment.get('key'))}")
-        items += segment_errors(segment, segments, sub)
+        items += segment_errors(segment, segments, sub, graph=segment_graph)
     for key, flag in flags.items():
         sub = Errors(f"flags[{quoted(key)}].")
         if isinstance(flag, Mapping) and flag.get("key") != key:
             sub.add("key", f"flag {quoted(key)} has key {quoted(flag.get('key'))}")
-        items += _validate_flag(flag, segments, flags, sub)
+        items += _validate_flag(flag, segments, flags, sub, flag_graph)
     return items

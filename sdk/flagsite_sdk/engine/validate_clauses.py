@@ -11,9 +11,16 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from .graph import cycle_path
+from .graph import Chains, chain, cycle_path, cyclic_components, longest_chains, reverse_edges
+from .limits import (
+    MAX_CLAUSES,
+    MAX_PATTERNS,
+    MAX_SEGMENT_DEPTH,
+    MAX_SEGMENT_KEYS,
+    MAX_SEGMENTS,
+    MAX_VALUES,
+)
 from .literals import (
-    compile_regex,
     parse_date,
     parse_network,
     parse_number,
@@ -32,6 +39,7 @@ from .operators import (
     STRING_OPS,
     CompileError,
 )
+from .regex import compile_search
 from .segments import bucket_by_names
 
 
@@ -48,7 +56,48 @@ class Errors:
 
 
 def quoted(key: Any) -> str:
-    return json.dumps(key, ensure_ascii=False) if isinstance(key, str) else repr(key)
+    """A key for a message: JSON-quoted, with \\u escapes only if it is not valid UTF-8 (so the
+    message itself can always be encoded and sent)."""
+    if not isinstance(key, str):
+        return repr(key)
+    return json.dumps(key, ensure_ascii=not _utf8_ok(key))
+
+
+def _utf8_ok(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def check_text(errors: Errors, path: str, value: Any, limit: int = 20) -> None:
+    """Reports every string, object key included, that cannot be encoded as UTF-8 (a lone
+    surrogate such as "\\ud800"): it could not be stored, hashed or sent to another SDK."""
+    work = [(path, value)]
+    found = 0
+    while work and found < limit:
+        where, item = work.pop()
+        if isinstance(item, str):
+            if not _utf8_ok(item):
+                bad = next(c for c in item if 0xD800 <= ord(c) <= 0xDFFF)
+                found += 1
+                errors.add(
+                    where,
+                    f"{where or 'the text'} holds a lone surrogate (U+{ord(bad):04X}), which "
+                    "cannot be encoded as UTF-8; use valid Unicode text",
+                )
+        elif isinstance(item, Mapping):
+            for k, v in reversed(list(item.items())):
+                if isinstance(k, str) and _utf8_ok(k) and k.isidentifier():
+                    sub = f"{where}.{k}" if where else k
+                else:
+                    sub = f"{where}[{quoted(k)}]"
+                if isinstance(k, str) and not _utf8_ok(k):
+                    work.append((sub, k))
+                work.append((sub, v))
+        elif isinstance(item, list | tuple):
+            work.extend((f"{where}[{i}]", v) for i, v in reversed(list(enumerate(item))))
 
 
 def _literal_problem(op: str, value: Any) -> str | None:
@@ -115,13 +164,23 @@ def check_clause(
         errors.add(f"{path}.values", f"{where}: {op} takes exactly one value")
     elif not values and op not in ("in", "not_in"):
         errors.add(f"{path}.values", f"{where}: {op} needs at least one value")
+    if len(values) > MAX_VALUES:
+        errors.add(f"{path}.values", f"{where}: more than {MAX_VALUES:,} values ({len(values):,})")
+        return []
+    if op == "regex" and len(values) > MAX_PATTERNS:
+        errors.add(f"{path}.values", f"{where}: more than {MAX_PATTERNS} patterns ({len(values)})")
+        return []
     referenced: list[str] = []
     for i, value in enumerate(values):
         value_path = f"{path}.values[{i}]"
         problem = _literal_problem(op, value)
         if problem is None and op == "regex":
-            compiled = compile_regex(value, case_insensitive)
-            problem = compiled if isinstance(compiled, str) else None
+            compiled = compile_search(value, case_insensitive)
+            problem = (
+                f"regular expression {quoted(value)}: {compiled}"
+                if isinstance(compiled, str)
+                else None
+            )
         if problem is None and op == "segment":
             referenced.append(value)
             if segments is not None and value not in segments:
@@ -145,25 +204,71 @@ def check_bucket_by(errors: Errors, path: str, where: str, value: Any) -> None:
         errors.add(path, f"{where}: {exc}")
 
 
+class SegmentGraph:
+    """Who refers to whom among the segments, with the longest chains both ways and the
+    segments on cycles: computed once (linear time) for a whole ruleset."""
+
+    def __init__(self, segments: Mapping[str, Any], *, replacing: Any = None) -> None:
+        self.edges = {k: segment_references(s) for k, s in segments.items()}
+        key = replacing.get("key") if isinstance(replacing, Mapping) else None
+        if isinstance(key, str) and key:
+            self.edges[key] = segment_references(replacing)
+        self.down: Chains = longest_chains(self.edges)
+        self.up: Chains = longest_chains(reverse_edges(self.edges))
+        self.cyclic = {k for component in cyclic_components(self.edges) for k in component}
+
+    def deepest_chain_through(self, key: str) -> list[str]:
+        above = chain(self.up, key)
+        return [*reversed(above), *chain(self.down, key)[1:]]
+
+
 def validate_segment(
     segment: Mapping[str, Any], *, segments: Mapping[str, Any] | None = None
 ) -> list[ValidationError]:
     """Problems in one segment. `segments` maps every segment key to its definition (this one
-    included or not); references to unknown segments and cycles are only found with it."""
-    return segment_errors(segment, segments, Errors())
+    included or not); references to unknown segments, cycles, the nesting depth (of this
+    segment and of every segment using it) and the number of segments are only checked with
+    it."""
+    errors = Errors()
+    graph = None
+    if segments is not None:
+        key = segment.get("key") if isinstance(segment, Mapping) else None
+        graph = SegmentGraph(segments, replacing=segment)
+        count = len(segments) + (0 if key in segments else 1)
+        if count > MAX_SEGMENTS:
+            errors.add("key", f"this would make {count:,} segments; the limit is {MAX_SEGMENTS:,}")
+    segment_errors(segment, segments, errors, graph=graph, through=True)
+    return errors.items
 
 
 def segment_errors(
-    segment: Any, segments: Mapping[str, Any] | None, errors: Errors
+    segment: Any,
+    segments: Mapping[str, Any] | None,
+    errors: Errors,
+    *,
+    graph: SegmentGraph | None = None,
+    through: bool = False,
 ) -> list[ValidationError]:
+    """Checks one segment. With `graph`: cycles and nesting depth (`through`: chains through
+    this segment, else only the chains starting at it, as validate_ruleset checks each)."""
     if not isinstance(segment, Mapping):
         errors.add("", "a segment must be an object")
         return errors.items
+    check_text(errors, "", segment)
     key = segment.get("key")
     if not isinstance(key, str) or not key:
         errors.add("key", "the segment needs a key")
         key = ""
     owner = f"segment {quoted(key)}"
+    sizes = [
+        len(v) for v in (segment.get("included"), segment.get("excluded")) if isinstance(v, list)
+    ]
+    if sum(sizes) > MAX_SEGMENT_KEYS:
+        errors.add(
+            "included",
+            f"{owner}: included and excluded hold {sum(sizes):,} keys together, "
+            f"more than {MAX_SEGMENT_KEYS:,}",
+        )
     for field in ("included", "excluded"):
         keys = segment.get(field)
         if keys is None:
@@ -180,6 +285,9 @@ def segment_errors(
     if not isinstance(clauses, list):
         errors.add("clauses", f"{owner}: clauses must be a list")
         clauses = []
+    if len(clauses) > MAX_CLAUSES:
+        errors.add("clauses", f"{owner}: more than {MAX_CLAUSES} clauses ({len(clauses)})")
+        clauses = []
     for i, clause in enumerate(clauses):
         path = f"clauses[{i}]"
         for ref in check_clause(errors, path, owner, clause, segments):
@@ -190,8 +298,27 @@ def segment_errors(
         check_percentage(errors, "percentage", owner, segment["percentage"])
     check_bucket_by(errors, "bucket_by", owner, segment.get("bucket_by"))
     if segments is not None and key:
-        _check_segment_cycles(errors, key, segment, segments, references)
+        if graph is None or key in graph.cyclic:
+            _check_segment_cycles(errors, key, segment, segments, references)
+        if graph is not None and key in graph.edges:
+            _check_depth(errors, key, graph, references, through)
     return errors.items
+
+
+def _check_depth(
+    errors: Errors, key: str, graph: SegmentGraph, references: list[tuple[str, str]], through: bool
+) -> None:
+    path = graph.deepest_chain_through(key) if through else chain(graph.down, key)
+    if len(path) <= MAX_SEGMENT_DEPTH:
+        return
+    below = path[path.index(key) + 1] if path[-1] != key else None
+    where = next((p for p, ref in references if ref == below), "clauses")
+    errors.add(
+        where,
+        f"segment {quoted(key)}: segments nested {len(path)} deep ("
+        + " -> ".join(quoted(k) for k in path)
+        + f"); the limit is {MAX_SEGMENT_DEPTH}",
+    )
 
 
 def segment_references(segment: Any) -> list[str]:

@@ -1,0 +1,24 @@
+"""System checks of the delivery settings (`manage.py check`)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import Warning, register
+
+
+@register()
+def deprecated_proxy_setting(app_configs: Any, **kwargs: Any) -> list[Warning]:
+    """FEEDBACK_PROXY_COUNT became FLAGSITE_TRUSTED_PROXY_COUNT (every endpoint, not only
+    feedback). The old name still works; this says so once at start-up."""
+    if "FEEDBACK_PROXY_COUNT" not in os.environ and not hasattr(settings, "FEEDBACK_PROXY_COUNT"):
+        return []
+    return [
+        Warning(
+            "FEEDBACK_PROXY_COUNT is deprecated: set FLAGSITE_TRUSTED_PROXY_COUNT instead "
+            "(it applies to every delivery endpoint, not only feedback).",
+            id="delivery.W001",
+        )
+    ]
