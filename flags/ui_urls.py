@@ -1,13 +1,16 @@
 from django.urls import path
 
 from .views import audit, dashboard, environments, flag, history, rules, segments, toggle, tryit
+from .views import lifecycle as lifecycle_views
 from .views import users as users_views
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
     path("flags/new/", flag.flag_new, name="flag_new"),
+    path("flags-bulk/", lifecycle_views.flags_bulk, name="flags_bulk"),
     path("flags/<str:key>/", flag.flag_detail, name="flag_detail"),
     path("flags/<str:key>/settings/", flag.flag_settings, name="flag_settings"),
+    path("flags/<str:key>/lifecycle/", lifecycle_views.flag_lifecycle, name="flag_lifecycle"),
     path("flags/<str:key>/history/", history.flag_history, name="flag_history"),
     path("flags/<str:key>/activity/", history.flag_activity, name="flag_activity"),
     path("flags/<str:key>/try/", tryit.try_it, name="flag_try"),
@@ -31,4 +34,5 @@ urlpatterns = [
     path("users/", users_views.users, name="users"),
     path("users/new/", users_views.user_new, name="user_new"),
     path("users/<int:user_id>/role/", users_views.user_role_set, name="user_role"),
+    path("users/<int:user_id>/active/", users_views.user_active_set, name="user_active"),
 ]

@@ -61,7 +61,7 @@ def flag_row(flag: Flag, environments: list[Environment], user: Any, now: Any) -
 
 
 def _filtered(form: SearchForm) -> list[Flag]:
-    flags = Flag.objects.prefetch_related("configs").order_by("key")
+    flags = Flag.objects.select_related("owner").prefetch_related("configs").order_by("key")
     data = form.cleaned_data if form.is_valid() else {}
     q = (data.get("q") or "").strip()
     status = data.get("status") or ""
