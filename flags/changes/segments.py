@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from flagsite_sdk.engine import validate_segment
 
+from .. import policy
 from ..diff import diff_summary, json_diff
-from ..models import Environment, Segment, Version
+from ..models import Segment, Version
 from ..ruleset import segment_data
 from ..validation import ConfigError, raise_if_errors
 from .base import (
@@ -17,6 +17,9 @@ from .base import (
     _all_segments,
     _bump_and_publish,
     _clean,
+    all_environments,
+    atomic_change,
+    batch_segment_saved,
     change_record,
 )
 
@@ -30,10 +33,12 @@ def _validate_segment(segment: Segment) -> None:
     raise_if_errors(validate_segment(data, segments=others | {segment.key: data}))
 
 
-@transaction.atomic
+@atomic_change
 def segment_create(
     *, key: str, name: str, actor: Actor, comment: str = "", **fields: Any
 ) -> Segment:
+    # A new segment changes nothing until a rule uses it: an editor's change.
+    policy.authorize(actor.user, production=False, what="create segments")
     if Segment.objects.filter(key=key).exists():
         raise ConfigError([("key", f"A segment with the key {key!r} already exists.")])
     unknown = set(fields) - set(SEGMENT_FIELDS)
@@ -42,6 +47,7 @@ def segment_create(
     segment = Segment(key=key, name=name or key, **fields)
     _validate_segment(segment)
     segment.save()
+    batch_segment_saved(segment)
     change_record(
         actor=actor,
         comment=comment,
@@ -55,16 +61,27 @@ def segment_create(
             "data": segment.as_data(),
         },
     )
-    _bump_and_publish(list(Environment.objects.all()))
+    _bump_and_publish(all_environments())
     return segment
 
 
-@transaction.atomic
-def segment_update(*, segment: Segment, actor: Actor, comment: str = "", **changes: Any) -> Segment:
+@atomic_change
+def segment_update(
+    *,
+    segment: Segment,
+    actor: Actor,
+    comment: str = "",
+    action: str = "segment.updated",
+    **changes: Any,
+) -> Segment:
+    """Change a segment; `action` names the audit event (`segment.rolled_back` for a rollback)."""
     unknown = set(changes) - set(SEGMENT_FIELDS)
     if unknown:
         raise ConfigError([(name, "Unknown segment field.") for name in sorted(unknown)])
     segment = Segment.objects.select_for_update().get(pk=segment.pk)
+    production = policy.segment_reaches_production(segment)
+    what = f"change segment {segment.key}, which production rules use (directly or nested)"
+    policy.authorize(actor.user, production=production, what=what)
     before = segment.as_data()
     for name, value in changes.items():
         setattr(segment, name, value)
@@ -72,12 +89,14 @@ def segment_update(*, segment: Segment, actor: Actor, comment: str = "", **chang
     if not diff:
         return segment
     _validate_segment(segment)
+    policy.require_comment(comment, production=production, what=what)
     segment.version += 1
     segment.save()
+    batch_segment_saved(segment)
     change_record(
         actor=actor,
         comment=comment,
-        action="segment.updated",
+        action=action,
         object_key=segment.key,
         summary=f"{segment.key}: {diff_summary(diff)}",
         diff=diff,
@@ -88,5 +107,5 @@ def segment_update(*, segment: Segment, actor: Actor, comment: str = "", **chang
             "data": segment.as_data(),
         },
     )
-    _bump_and_publish(list(Environment.objects.all()))
+    _bump_and_publish(all_environments())
     return segment

@@ -1,11 +1,13 @@
 """Archive / unarchive one flag or many (the dashboard's bulk action), through flags.changes so
 every change is versioned and audited. A lifecycle change reaches production (an archived flag
-leaves every ruleset), so it is for admins, as on the settings page."""
+leaves every ruleset), so it is for admins; with a production environment it needs a comment
+(the production comment rule of flags.changes), and a refusal changes nothing."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -14,9 +16,9 @@ from django.views.decorators.http import require_POST
 
 from flags.changes import flag_update
 from flags.models import Flag, Lifecycle
-from flags.permissions import require_admin
+from flags.policy import require_admin
 
-from ._common import actor, comment_from, get_flag
+from ._common import actor, change_errors, comment_from, get_flag
 
 ACTIONS = {"archive": Lifecycle.ARCHIVED, "unarchive": Lifecycle.ACTIVE}
 
@@ -32,16 +34,26 @@ def _next(request: HttpRequest, fallback: str) -> HttpResponse:
     return redirect(fallback)
 
 
-def _apply(request: HttpRequest, flags: list[Flag], lifecycle: str) -> int:
+def _apply(request: HttpRequest, flags: list[Flag], lifecycle: str) -> int | None:
+    """Changes every flag or none (one transaction); None when flags.changes refused (the
+    message names the field: e.g. a production change without a comment)."""
     changed = 0
-    with transaction.atomic():
-        for flag in flags:
-            if flag.lifecycle == lifecycle:
-                continue
-            flag_update(
-                flag=flag, actor=actor(request), comment=comment_from(request), lifecycle=lifecycle
-            )
-            changed += 1
+    try:
+        with transaction.atomic():
+            for flag in flags:
+                if flag.lifecycle == lifecycle:
+                    continue
+                flag_update(
+                    flag=flag,
+                    actor=actor(request),
+                    comment=comment_from(request),
+                    lifecycle=lifecycle,
+                )
+                changed += 1
+    except ValidationError as exc:
+        for field, message in change_errors(exc):
+            messages.error(request, f"{field}: {message}" if field != "general" else message)
+        return None
     return changed
 
 
@@ -54,7 +66,8 @@ def flag_lifecycle(request: HttpRequest, key: str) -> HttpResponse:
     action = request.POST.get("action", "")
     if action not in ACTIONS:
         return _bad_request("action", "must be 'archive' or 'unarchive'.")
-    _apply(request, [flag], ACTIONS[action])
+    if _apply(request, [flag], ACTIONS[action]) is None:
+        return _next(request, f"/flags/{flag.key}/settings/")
     done = "Archived" if action == "archive" else "Unarchived"
     messages.success(request, f"{done} {flag.key}.")
     return _next(request, f"/flags/{flag.key}/settings/")
@@ -77,6 +90,8 @@ def flags_bulk(request: HttpRequest) -> HttpResponse:
     if missing:
         return _bad_request("flags", f"unknown flag keys: {', '.join(missing)}.")
     changed = _apply(request, flags, ACTIONS[action])
+    if changed is None:
+        return _next(request, "/")
     done = "Archived" if action == "archive" else "Unarchived"
     messages.success(
         request, f"{done} {changed} flag{'s' if changed != 1 else ''} ({len(flags)} selected)."

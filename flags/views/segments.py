@@ -13,13 +13,26 @@ from django.shortcuts import get_object_or_404, redirect
 
 from flags.changes import segment_create, segment_update
 from flags.forms import OPERATORS, parse_clauses, split_list
-from flags.models import AuditEvent, FlagConfig, Segment
-from flags.permissions import access_for, require_segment_change, segment_in_production
+from flags.models import AuditEvent, FlagConfig, Segment, Version
+from flags.policy import access_for, require_segment_change, segment_reaches_production
 
 from ._common import actor, change_errors, comment_from, page, split_errors
 from .editor import clause_vm
+from .history import restore_preview
 
 FIELDS = ("key", "name", "description", "included", "excluded", "percentage", "bucket_by")
+
+
+def segment_versions(segment: Segment, limit: int = 20) -> list[Version]:
+    """The segment's latest versions, newest first; older ones carry what a rollback changes."""
+    versions = list(
+        Version.objects.filter(subject=Version.Subject.SEGMENT, segment=segment)
+        .select_related("author")
+        .order_by("-number")[:limit]
+    )
+    for version in versions[1:]:
+        version.preview = restore_preview(versions[0], version)  # type: ignore[attr-defined]
+    return versions
 
 
 def segment_usage(key: str) -> dict[str, list[Any]]:
@@ -109,10 +122,9 @@ def _context(
             index = path[len("clauses[") :].split("]", 1)[0]
             if index.isdigit():
                 clause_errors.setdefault(int(index), []).append(message)
+    in_production = segment is not None and segment_reaches_production(segment)
     access = access_for(request.user)
-    can_edit = access.can_write and (
-        segment is None or access.is_admin or not segment_in_production(segment)
-    )
+    can_edit = access.can_write and (segment is None or access.may(production=in_production))
     return {
         "segment": segment,
         "values": {
@@ -141,7 +153,8 @@ def _context(
         if segment
         else [],
         "can_edit": can_edit,
-        "in_production": bool(segment) and segment_in_production(segment),  # type: ignore[arg-type]
+        "versions": segment_versions(segment) if segment else [],
+        "in_production": in_production,
         "focus": focus,
     }
 
@@ -172,6 +185,7 @@ def _save(request: HttpRequest, segment: Segment | None) -> HttpResponse:
             return redirect("segment_detail", key=segment.key)
     context = _context(segment, fields | {"key": key}, errors, request, focus)
     context["values"]["key"] = key
+    context["comment"] = comment_from(request)
     status = 400 if errors and not request.htmx else 200
     return page(
         request, "segments/edit.html", context, partial="segments/_form.html", status=status

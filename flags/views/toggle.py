@@ -12,8 +12,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from flags.changes import flag_toggle
-from flags.models import Environment
-from flags.permissions import require_environment
+from flags.models import Environment, FlagConfig
+from flags.policy import require_environment
 
 from ._common import actor, change_errors, comment_from, get_environment, get_flag, page
 from .dashboard import flag_row
@@ -44,8 +44,14 @@ def toggle(request: HttpRequest, key: str, env: str) -> HttpResponse:
         environments = list(Environment.objects.all())
         row = flag_row(flag, environments, request.user, timezone.now())
         context = {"row": row, "environments": environments, "error": error, "error_env": env}
-        template = "flags/_env_switches.html" if source == "flag" else "flags/_flag_row.html"
-        return page(request, template, context)
+        if source != "flag":
+            return page(request, "flags/_flag_row.html", context)
+        # The flag page shows the state twice (the header's switches and the targeting tab's
+        # state line): the switches are the target, the state line comes along out of band.
+        context["status_config"] = FlagConfig.objects.select_related("environment").get(
+            flag=flag, environment=environment
+        )
+        return page(request, "flags/_env_switches.html", context)
     if error:
         # Without JavaScript there is no prompt: ask for the comment on a page of its own.
         context = {

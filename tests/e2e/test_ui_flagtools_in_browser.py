@@ -54,6 +54,7 @@ def test_bulk_archive_and_owner_on_the_dashboard(page: Any, site: str) -> None: 
     for key in keys:
         page.locator(f"#flag-{key} input.bulk-check").check()
     page.select_option("#bulk-action", "archive")
+    page.fill("#bulk-comment", "retired")  # production exists: a comment is required
     page.click("#bulk-apply")
     for key in keys:  # archived flags leave the default list
         expect(page.locator(f"#flag-{key}")).to_have_count(0)

@@ -83,7 +83,7 @@ def test_an_admin_archives_and_unarchives_a_flag(admin_user: Any) -> None:
     assert event.version is not None and event.version.data["lifecycle"] == "archived"
     page = admin.get("/flags/new-checkout/settings/").content.decode()
     assert 'value="unarchive"' in page
-    admin.post("/flags/new-checkout/lifecycle/", {"action": "unarchive"})
+    admin.post("/flags/new-checkout/lifecycle/", {"action": "unarchive", "comment": "back"})
     assert Flag.objects.get(key="new-checkout").lifecycle == "active"
 
 
@@ -109,14 +109,15 @@ def test_bulk_archive_from_the_dashboard(admin_user: Any, editor_user: Any) -> N
     assert 'id="bulk-form"' in page and 'value="b-flag" form="bulk-form"' in page
     before = Version.objects.count()
     response = admin.post(
-        "/flags-bulk/", {"action": "archive", "flags": ["b-flag", "new-checkout"], "next": "/"}
+        "/flags-bulk/",
+        {"action": "archive", "flags": ["b-flag", "new-checkout"], "next": "/", "comment": "old"},
     )
     assert response.status_code == 302 and response["Location"] == "/"
     lifecycles = dict(Flag.objects.values_list("key", "lifecycle"))
     assert lifecycles == {"b-flag": "archived", "new-checkout": "archived", "c-flag": "active"}
     assert Version.objects.count() == before + 2
     assert AuditEvent.objects.filter(action="flag.updated", object_key="b-flag").exists()
-    admin.post("/flags-bulk/", {"action": "unarchive", "flags": ["b-flag"]})
+    admin.post("/flags-bulk/", {"action": "unarchive", "flags": ["b-flag"], "comment": "x"})
     assert Flag.objects.get(key="b-flag").lifecycle == "active"
     editor = client_for(editor_user)
     assert (
@@ -169,3 +170,19 @@ def test_deactivating_is_admin_only_and_not_yourself(admin_user: Any, editor_use
     assert admin_user.is_active
     response = admin.post(f"/users/{editor_user.pk}/active/", {"active": "maybe"})
     assert response.status_code == 400 and b"active" in response.content
+
+
+def test_archiving_with_production_needs_a_comment_and_changes_nothing_without(
+    admin_user: Any,
+) -> None:
+    setup_flag()  # dev and prod
+    bool_flag("b-flag")
+    admin = client_for(admin_user)
+    response = admin.post(
+        "/flags-bulk/", {"action": "archive", "flags": ["b-flag", "new-checkout"]}, follow=True
+    )
+    assert "comment" in response.content.decode()
+    assert set(Flag.objects.values_list("lifecycle", flat=True)) == {"active"}
+    response = admin.post("/flags/new-checkout/lifecycle/", {"action": "archive"}, follow=True)
+    assert "comment" in response.content.decode()
+    assert Flag.objects.get(key="new-checkout").lifecycle == "active"
