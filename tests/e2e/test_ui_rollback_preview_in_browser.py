@@ -67,7 +67,13 @@ def test_a_segment_rollback_is_logged_as_a_rollback(page: Any, site: str) -> Non
     from flags.models import AuditEvent, Segment
 
     segment = Segment.objects.get(key="paid-tier")
-    segment_update(segment=segment, actor=Actor(label="test"), included=["vip-1"], name="Paid")
+    segment_update(
+        segment=segment,
+        actor=Actor(label="test"),
+        included=["vip-1"],
+        name="Paid",
+        comment="add a VIP",  # production rules use this segment (flags.policy)
+    )
     login(page, site, "admin", DEMO_PASSWORD)
     page.goto(site + "/segments/paid-tier/")
     page.locator("#segment-version-1 summary").click()
