@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 from flags.publish import Published
 
 from . import schema_docs as docs
-from .auth import ApiKeyAuthentication, IsAnyKey, KeyPrincipal
+from .auth import ApiKeyAuthentication, IsAnyKey, key_principal
 from .common import (
     InputError,
     KeyRateThrottle,
@@ -113,7 +113,7 @@ class OfrepFlagView(_OfrepView):
         },
     )
     def post(self, request: Request, key: str) -> HttpResponse:
-        principal: KeyPrincipal = request.user
+        principal = key_principal(request)
         try:
             context = _parse(request)
         except InputError as exc:
@@ -142,7 +142,7 @@ class OfrepBulkView(_OfrepView):
         },
     )
     def post(self, request: Request) -> HttpResponse:
-        principal: KeyPrincipal = request.user
+        principal = key_principal(request)
         try:
             context = _parse(request)
         except InputError as exc:

@@ -14,7 +14,9 @@ from django.shortcuts import get_object_or_404
 from flags.changes import Actor
 from flags.models import Environment, Flag
 from flags.validation import ConfigError
-from flagsite.rendering import page  # noqa: F401 - the flag pages import it from here
+# the flag pages import these two from here (explicit re-exports)
+from flagsite.rendering import HtmxHttpRequest as HtmxHttpRequest
+from flagsite.rendering import page as page
 
 
 def actor(request: HttpRequest) -> Actor:

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from flags.changes import flag_create, flag_update
 from flags.forms import (
+    Errors,
     default_variants,
     form_count,
     parse_variants,
@@ -22,7 +23,15 @@ from flags.forms import (
 from flags.models import Environment, FlagKind, Lifecycle
 from flags.permissions import access_for, require_admin, require_write
 
-from ._common import actor, change_errors, comment_from, get_flag, page, split_errors
+from ._common import (
+    HtmxHttpRequest,
+    actor,
+    change_errors,
+    comment_from,
+    get_flag,
+    page,
+    split_errors,
+)
 from .dashboard import flag_row
 from .editor import variants_vm
 from .rules import targeting_context
@@ -54,7 +63,8 @@ def _variant_op(
     """Add or remove a variant row, keeping what was typed in the other rows."""
     name, _, arg = op.partition(":")
     if name == "add_variant":
-        blank = {FlagKind.BOOLEAN: False, FlagKind.NUMBER: 0, FlagKind.JSON: {}}.get(kind, "")
+        blanks: dict[str, Any] = {FlagKind.BOOLEAN: False, FlagKind.NUMBER: 0, FlagKind.JSON: {}}
+        blank = blanks.get(kind, "")
         variants.append({"key": "", "value": blank})
         raw.append(variant_value_text(kind, blank))
         return variants, raw, f"v{len(variants) - 1}-key"
@@ -65,7 +75,7 @@ def _variant_op(
 
 
 @login_required
-def flag_new(request: HttpRequest) -> HttpResponse:
+def flag_new(request: HtmxHttpRequest) -> HttpResponse:
     require_write(request.user)
     kind = request.POST.get("kind") or request.GET.get("kind") or FlagKind.BOOLEAN
     if kind not in FlagKind.values:
@@ -133,7 +143,7 @@ def _keep_extra_fields(
 
 
 @login_required
-def flag_settings(request: HttpRequest, key: str) -> HttpResponse:
+def flag_settings(request: HtmxHttpRequest, key: str) -> HttpResponse:
     flag = get_flag(key)
     access = access_for(request.user)
     values = {
@@ -142,7 +152,8 @@ def flag_settings(request: HttpRequest, key: str) -> HttpResponse:
         "tags": ", ".join(flag.tags),
         "lifecycle": flag.lifecycle,
     }
-    variants, errors, raw, focus = list(flag.variants), [], None, ""
+    variants, raw, focus = list(flag.variants), None, ""
+    errors: Errors = []
     if request.method == "POST":
         require_write(request.user)
         values = {k: request.POST.get(k, "").strip() for k in values}
