@@ -64,6 +64,11 @@ class InboxFilters(forms.Form):
         choices=[("", "Open and resolved"), ("open", "Open"), ("resolved", "Resolved")],
         required=False,
     )
+    votes = forms.ChoiceField(
+        choices=[("", "Latest vote per person"), ("all", "Also replaced votes")],
+        required=False,
+        label="Votes",
+    )
 
 
 def _linked_call_id() -> Coalesce:
@@ -97,7 +102,10 @@ def feedback_search(
     filters: dict[str, Any], *, with_category: bool = True
 ) -> QuerySet[WithAnnotations[Feedback, _SearchAnnotations]]:
     """Feedback matching the inbox filters (cleaned InboxFilters data), newest first."""
-    qs = Feedback.objects.select_related("environment", "resolved_by").annotate(
+    base = Feedback.objects.all()
+    # A changed vote counts once: only the latest per (response, user), unless asked for all.
+    base = base.with_replaced() if filters.get("votes") == "all" else base.current()
+    qs = base.select_related("environment", "resolved_by").annotate(
         effective=_effective_category(), linked_call_id=_linked_call_id()
     )
     if filters.get("environment"):
@@ -163,17 +171,7 @@ class Bar:
         return BAR_X + self.width + 6
 
 
-def category_counts(filters: dict[str, Any]) -> list[Bar]:
-    """How many matching pieces of feedback per (effective) category, for the bar chart. The
-    category filter itself is not applied, so the chart compares categories."""
-    counts = dict(
-        feedback_search(filters, with_category=False)
-        .order_by()
-        .values_list("effective")
-        .annotate(n=Count("id"))
-        .values_list("effective", "n")
-    )
-    labels = [*Category.choices, ("", "Uncategorized")]
+def _bars(counts: dict[str, int], labels: list[tuple[str, str]]) -> list[Bar]:
     top = max(counts.values(), default=0) or 1
     return [
         Bar(
@@ -185,6 +183,35 @@ def category_counts(filters: dict[str, Any]) -> list[Bar]:
         )
         for i, (value, label) in enumerate(labels)
     ]
+
+
+def vote_counts(filters: dict[str, Any]) -> list[Bar]:
+    """Thumbs up and thumbs down among the matching feedback (latest vote per person). Like the
+    reasons chart, it ignores the category filter."""
+    counts = dict(
+        feedback_search({**filters, "votes": ""}, with_category=False)
+        .order_by()
+        .values_list("type")
+        .annotate(n=Count("id"))
+        .values_list("type", "n")
+    )
+    return _bars(counts, list(FeedbackType.choices))
+
+
+def category_counts(filters: dict[str, Any]) -> list[Bar]:
+    """Why people voted thumbs down: matching thumbs-down feedback per (effective) category,
+    for the bar chart ("No reason given" when none was picked). Thumbs up has no reason and is
+    charted by `vote_counts`. The category filter itself is not applied, so the chart compares
+    categories."""
+    counts = dict(
+        feedback_search({**filters, "votes": ""}, with_category=False)
+        .filter(type=FeedbackType.THUMBS_DOWN)
+        .order_by()
+        .values_list("effective")
+        .annotate(n=Count("id"))
+        .values_list("effective", "n")
+    )
+    return _bars(counts, [*Category.choices, ("", "No reason given")])
 
 
 def feedback_triage(

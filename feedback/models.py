@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Exists, OuterRef, Q
 
 from flags.models import Environment
 
@@ -50,6 +51,42 @@ def _unique_event(name: str) -> models.UniqueConstraint:
     return models.UniqueConstraint(fields=["environment", "event_id"], name=name)
 
 
+class FeedbackQuerySet(models.QuerySet["Feedback"]):
+    def superseded(self) -> Exists:
+        """True for a vote that the same user replaced later on the same response.
+
+        A response is (environment, conversation_id, request_id) with at least one of the two
+        ids set; a user is a non-empty user_key. Anonymous votes, and votes about no response,
+        cannot be told apart from other people's, so each of them counts. "Later" is by
+        timestamp, then by row id (two votes in the same instant: the one stored last).
+        """
+        later = (
+            Feedback.objects.filter(
+                environment_id=OuterRef("environment_id"),
+                conversation_id=OuterRef("conversation_id"),
+                request_id=OuterRef("request_id"),
+                user_key=OuterRef("user_key"),
+            )
+            .exclude(user_key="")
+            .filter(~Q(request_id="") | ~Q(conversation_id=""))
+            .filter(
+                Q(timestamp__gt=OuterRef("timestamp"))
+                | Q(timestamp=OuterRef("timestamp"), pk__gt=OuterRef("pk"))
+            )
+        )
+        return Exists(later)
+
+    def current(self) -> FeedbackQuerySet:
+        """The votes that count: the latest one per (response, user). Earlier votes stay in the
+        table as history. Every count, chart and experiment metric reads feedback through
+        this, so a changed vote is never counted twice."""
+        return self.filter(~self.superseded())
+
+    def with_replaced(self) -> FeedbackQuerySet:
+        """Every vote, each annotated `replaced` (True when a later vote supersedes it)."""
+        return self.annotate(replaced=self.superseded())
+
+
 class Feedback(_Event):
     type = models.CharField(max_length=16, choices=FeedbackType.choices)
     rating = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -65,12 +102,19 @@ class Feedback(_Event):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
+    objects = FeedbackQuerySet.as_manager()
+
     class Meta:
         ordering = ["-timestamp", "-id"]
         constraints = [_unique_event("feedback_unique_event")]
         indexes = [
             models.Index(fields=["environment", "timestamp"], name="feedback_env_time"),
             models.Index(fields=["environment", "conversation_id"], name="feedback_env_conv"),
+            # FeedbackQuerySet.current(): "is there a later vote by this user on this response?"
+            models.Index(
+                fields=["environment", "user_key", "request_id", "conversation_id", "timestamp"],
+                name="feedback_vote",
+            ),
         ]
 
     def __str__(self) -> str:

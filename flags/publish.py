@@ -1,15 +1,23 @@
 """Publish each environment's ruleset after a change, and serve it from memory.
 
-Flow: a change commits -> `ruleset_publish` builds the JSON once from the database, stores it in
-the shared cache (Redis in production) with the environment's ruleset version, and keeps a
-compiled copy in this process. Every web process serves its in-process copy and, at most once per
-FLAGSITE_RULESET_CHECK_INTERVAL seconds and environment, reads the published version (one small
-cache read); only when the version moved does it fetch the body and compile it.
+The database is the authority: `Environment.ruleset_version` moves in the same transaction as
+the change. Every web process serves its in-process compiled copy and, at most once per
+FLAGSITE_RULESET_CHECK_INTERVAL seconds, reads the committed versions of every environment (one
+tiny query, shared by all environments). When an environment's version moved it loads the new
+ruleset: the body from the shared cache (Redis) when the cache holds that version, otherwise it
+builds it from the database (and writes it to the cache, healing it). The cache only saves
+rebuilding; it can be stale, empty, or down without any process serving an old ruleset for
+longer than the check interval plus the time to load it.
 
-Failure modes, in order of preference:
-- cache unreachable: the version is read from the database instead (one tiny query per interval),
-  and a changed ruleset is rebuilt from the database; the cache is retried after a few seconds;
-- database unreachable too: the in-process copy keeps serving, however old;
+A new version is compiled off the request path: the request that notices it starts a background
+thread and keeps serving the copy it has; the thread swaps the new copy in when it is ready. Only
+the first load in a process (nothing to serve yet) blocks. Compiling reuses the functions of
+flags whose JSON (and segments) did not change.
+
+Failure modes:
+- cache unreachable: bodies are built from the database; the cache is retried after a few
+  seconds; the publisher reports "not yet published to every server" (flags.publish_commit);
+- database unreachable: the in-process copy keeps serving, however old;
 - nothing in memory, nothing reachable: the caller gets the exception (the API answers 503).
 """
 
@@ -25,7 +33,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connections
 from flagsite_sdk.engine import Ruleset, compile_ruleset
 
 from .models import Environment
@@ -36,6 +44,9 @@ log = logging.getLogger(__name__)
 # After the cache fails, leave it alone this long: a dead Redis must not cost every request a
 # connection attempt.
 CACHE_RETRY_SECONDS = 5.0
+# Compile new versions in a background thread (tests that share the test transaction with the
+# server code switch it off: another thread would not see their uncommitted rows).
+BACKGROUND_LOAD = True
 
 
 @dataclass(frozen=True)
@@ -54,6 +65,12 @@ _local: dict[str, Published] = {}
 _next_check: dict[str, float] = {}
 _lock = threading.Lock()
 _cache_down_until = 0.0
+# The committed versions: {environment key: (id, ruleset_version)}, read at most once per
+# check interval for all environments together.
+_db_versions: dict[str, tuple[int, int]] = {}
+_db_versions_until = 0.0
+# Environments a background thread is loading now (at most one thread per environment).
+_loading: set[str] = set()
 
 
 def _body_key(env_key: str) -> str:
@@ -68,10 +85,12 @@ def _check_interval() -> float:
     return float(getattr(settings, "FLAGSITE_RULESET_CHECK_INTERVAL", 1.0))
 
 
-def _make(env_key: str, version: int, body: bytes) -> Published:
+def _make(env_key: str, version: int, body: bytes, previous: Published | None = None) -> Published:
     data = json.loads(body)
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    return Published(env_key, version, etag, body, data, compile_ruleset(data), _keyed_flags(data))
+    reuse = previous.compiled if previous is not None else None
+    compiled = compile_ruleset(data, previous=reuse)
+    return Published(env_key, version, etag, body, data, compiled, _keyed_flags(data))
 
 
 def _keep(published: Published) -> Published:
@@ -97,44 +116,69 @@ def _cache_usable() -> bool:
     return time.monotonic() >= _cache_down_until
 
 
+def cache_store(published: Published) -> bool:
+    """Put a ruleset in the shared cache unless it already holds a newer one. True when the
+    cache now holds this version or a newer one; False when the cache is (or was just) down."""
+    if not _cache_usable():
+        return False
+    env_key = published.environment
+    try:
+        # Two commits can publish out of order; never replace a newer ruleset with an older
+        # one. (Not atomic: a reader compares the body's version with the database's, so a
+        # lost race costs a rebuild, never a stale answer.)
+        # (Equal versions are written again: that refills a body the cache evicted.)
+        stored = cache.get(_version_key(env_key))
+        if stored is None or int(stored) <= published.version:
+            cache.set_many(
+                {
+                    _body_key(env_key): (published.version, published.body),
+                    _version_key(env_key): published.version,
+                },
+                timeout=None,
+            )
+        return True
+    except Exception:  # the change already committed; the cache being down must not fail it
+        _cache_failed()
+        return False
+
+
+def cache_version(env_key: str) -> int | None:
+    """The version the shared cache holds (None: nothing, or the cache is down)."""
+    if not _cache_usable():
+        return None
+    try:
+        stored = cache.get(_version_key(env_key))
+    except Exception:
+        _cache_failed()
+        return None
+    return None if stored is None else int(stored)
+
+
 def ruleset_publish(environment_id: int) -> Published:
     """Build from the database, store in the shared cache (unless it already holds a newer
     version), keep a compiled copy here."""
-    env = Environment.objects.get(pk=environment_id)
+    published, _ = ruleset_publish_checked(environment_id)
+    return published
+
+
+def ruleset_publish_checked(environment_id: int) -> tuple[Published, bool]:
+    """ruleset_publish, also saying whether the shared cache now holds the version."""
+    env = Environment.objects.only("key", "ruleset_version").get(pk=environment_id)
     data = ruleset_build(env)
     body = json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
-    published = _make(env.key, env.ruleset_version, body)
-    if _cache_usable():
-        try:
-            # Two commits can publish out of order; never replace a newer ruleset with an older
-            # one. (Not atomic: a reader that finds a body older than the announced version
-            # rebuilds from the database, so a lost race heals itself within a check interval.)
-            stored = cache.get(_version_key(env.key))
-            if stored is None or int(stored) <= published.version:
-                cache.set_many(
-                    {
-                        _body_key(env.key): (published.version, body),
-                        _version_key(env.key): published.version,
-                    },
-                    timeout=None,
-                )
-        except Exception:  # the change already committed; the cache being down must not fail it
-            _cache_failed()
-    return _keep(published)
-
-
-def ruleset_publish_on_commit(environment_id: int) -> None:
-    transaction.on_commit(lambda: ruleset_publish(environment_id))
+    published = _make(env.key, env.ruleset_version, body, _local.get(env.key))
+    stored = cache_store(published)
+    return _keep(published), stored
 
 
 def ruleset_current(env_key: str, environment_id: int | None = None) -> Published:
     """The current ruleset for an environment. In steady state: two dict lookups and a clock
-    read; at most one cache read per check interval; no database."""
+    read; at most one tiny database query per check interval (for all environments)."""
     local = _local.get(env_key)
     if local is not None and time.monotonic() < _next_check.get(env_key, 0.0):
         return local
     try:
-        return _refresh(env_key, environment_id, local)
+        return _refresh(env_key, local)
     except Exception:
         if local is None:
             raise
@@ -148,35 +192,86 @@ def ruleset_current(env_key: str, environment_id: int | None = None) -> Publishe
         return local
 
 
-def _refresh(env_key: str, environment_id: int | None, local: Published | None) -> Published:
+def _committed_versions() -> dict[str, tuple[int, int]]:
+    """Every environment's committed ruleset version, read at most once per check interval."""
+    global _db_versions, _db_versions_until
+    now = time.monotonic()
+    if now < _db_versions_until:
+        return _db_versions
+    # Whatever happens, not again before the interval: a dead database must not be asked on
+    # every request.
+    _db_versions_until = now + _check_interval()
+    rows = Environment.objects.values_list("key", "id", "ruleset_version")
+    _db_versions = {key: (env_id, version) for key, env_id, version in rows}
+    return _db_versions
+
+
+def _refresh(env_key: str, local: Published | None) -> Published:
+    versions = _committed_versions()
+    row = versions.get(env_key)
+    if row is None:
+        # Maybe created since the last read: ask once more, then give up.
+        global _db_versions_until
+        _db_versions_until = 0.0
+        row = _committed_versions().get(env_key)
+        if row is None:
+            raise Environment.DoesNotExist(env_key)
+    env_id, version = row
+    if local is not None and version <= local.version:
+        _next_check[env_key] = time.monotonic() + _check_interval()
+        return local
+    background = BACKGROUND_LOAD and getattr(settings, "FLAGSITE_RULESET_BACKGROUND_LOAD", True)
+    if local is None or not background:
+        return _load(env_key, env_id, version, local)
+    # Keep serving what we have; a background thread compiles the new version and swaps it in.
+    _next_check[env_key] = time.monotonic() + _check_interval()
+    with _lock:
+        if env_key in _loading:
+            return local
+        _loading.add(env_key)
+    threading.Thread(
+        target=_load_in_background,
+        args=(env_key, env_id, version),
+        name=f"ruleset-load-{env_key}",
+        daemon=True,
+    ).start()
+    return local
+
+
+def _load_in_background(env_key: str, env_id: int, version: int) -> None:
+    try:
+        _load(env_key, env_id, version, _local.get(env_key))
+    except Exception:
+        log.warning("could not load version %s of the %s ruleset", version, env_key, exc_info=True)
+        # Try again at the next check, not on the very next request.
+        _next_check[env_key] = time.monotonic() + _check_interval()
+    finally:
+        with _lock:
+            _loading.discard(env_key)
+        connections.close_all()  # this thread's own database connection
+
+
+def _load(env_key: str, env_id: int, version: int, local: Published | None) -> Published:
+    """Load at least `version`: the cache's body when it is that new, else build it."""
     if _cache_usable():
         try:
-            version = cache.get(_version_key(env_key))
-            stored = None
-            if version is not None and (local is None or int(version) > local.version):
-                stored = cache.get(_body_key(env_key))
+            stored = cache.get(_body_key(env_key))
         except Exception:
             _cache_failed()
         else:
-            if version is not None and local is not None and int(version) <= local.version:
-                _next_check[env_key] = time.monotonic() + _check_interval()
-                return local
-            if stored is not None and int(stored[0]) >= int(version or 0):
-                return _keep(_make(env_key, int(stored[0]), stored[1]))
-            # Nothing published yet, or a body older than its announced version: rebuild.
-            return ruleset_publish(environment_id or _environment_id(env_key))
-    # The cache is down: the database knows the version.
-    row = Environment.objects.filter(key=env_key).values_list("id", "ruleset_version").first()
-    if row is None:
-        raise Environment.DoesNotExist(env_key)
-    if local is not None and row[1] <= local.version:
-        _next_check[env_key] = time.monotonic() + _check_interval()
-        return local
-    return ruleset_publish(row[0])
+            # Exactly the database's version: a newer body is a race the next check settles, and
+            # one from another database (a restored backup, a recreated test database) must
+            # never be served.
+            if stored is not None and int(stored[0]) == version:
+                return _keep(_make(env_key, version, stored[1], local))
+    # The cache is down, empty, or behind the database (a failed or lost write): build it
+    # from the database, and put it in the cache for the other processes.
+    return ruleset_publish(env_id)
 
 
-def _environment_id(env_key: str) -> int:
-    return int(Environment.objects.only("id").get(key=env_key).id)
+def ruleset_loading() -> bool:
+    """True while a background thread is loading a new version (tests wait on it)."""
+    return bool(_loading)
 
 
 def _bucket_by_key(serve_or_gate: Any) -> bool:
@@ -255,8 +350,10 @@ def _keyed_flags(data: dict[str, Any]) -> frozenset[str]:
 
 def ruleset_forget_local() -> None:
     """Drop this process's copies (tests, and after a restore from backup)."""
-    global _cache_down_until
+    global _cache_down_until, _db_versions_until
     with _lock:
         _local.clear()
         _next_check.clear()
+        _db_versions.clear()
+        _db_versions_until = 0.0
         _cache_down_until = 0.0

@@ -10,10 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
 from flagsite_sdk.importers.unleash import unleash_to_flagsite
 
-from .changes import Actor, flag_config_update, flag_create, segment_create, segment_update
+from .changes import (
+    Actor,
+    changes_batch,
+    flag_config_update,
+    flag_create,
+    segment_create,
+    segment_update,
+)
 from .models import Environment, Flag, Segment
 
 
@@ -70,7 +76,8 @@ def unleash_import(
         plan.configure_flags.append(flag["key"])
     if dry_run:
         return plan
-    with transaction.atomic():
+    # One transaction, validation reading the configuration once, one publish per environment.
+    with changes_batch():
         _write(result, environment, actor, existing_segments, existing_flags)
     return plan
 
@@ -83,14 +90,14 @@ def _write(
     existing_flags: set[str],
 ) -> None:
     comment = "imported from Unleash"
+    segments = {s.key: s for s in Segment.objects.filter(key__in=existing_segments)}
+    flags = {f.key: f for f in Flag.objects.filter(key__in=existing_flags)}
     for seg in result.segments:
         fields = {k: seg[k] for k in ("included", "excluded", "clauses", "percentage") if k in seg}
         if "bucket_by" in seg and isinstance(seg["bucket_by"], str):
             fields["bucket_by"] = seg["bucket_by"]
         if seg["key"] in existing_segments:
-            segment_update(
-                segment=Segment.objects.get(key=seg["key"]), actor=actor, comment=comment, **fields
-            )
+            segment_update(segment=segments[seg["key"]], actor=actor, comment=comment, **fields)
         else:
             segment_create(
                 key=seg["key"],
@@ -101,7 +108,7 @@ def _write(
             )
     for flag in result.flags:
         if flag["key"] not in existing_flags:
-            flag_create(
+            flags[flag["key"]] = flag_create(
                 key=flag["key"],
                 name=flag.get("name") or flag["key"],
                 kind=flag["kind"],
@@ -115,7 +122,7 @@ def _write(
             )
     for flag in _ordered(result.flags):
         flag_config_update(
-            flag=Flag.objects.get(key=flag["key"]),
+            flag=flags[flag["key"]],
             environment=environment,
             actor=actor,
             comment=comment,

@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "flags.middleware.PublishReportMiddleware",  # "saved, not yet published to every server"
 ]
 
 ROOT_URLCONF = "flagsite.urls"
@@ -172,8 +173,12 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
-# Flag delivery: how often a web process checks the published ruleset version (seconds).
+# Flag delivery: how often a process compares its rulesets with the committed versions in the
+# database (seconds; one tiny query for all environments). Bounds how long an old ruleset is served.
 FLAGSITE_RULESET_CHECK_INTERVAL = float(env_str("FLAGSITE_RULESET_CHECK_INTERVAL", "1.0"))
+# Load and compile a new ruleset version in a background thread while requests keep the previous
+# copy (false: on the request that notices it, as before; bench/scale.py compares the two).
+FLAGSITE_RULESET_BACKGROUND_LOAD = env_bool("FLAGSITE_RULESET_BACKGROUND_LOAD", True)
 # Rate limits, requests per minute (0 disables one); docs/security.md, "Rate limits".
 # Per server key (ruleset, evaluate, OFREP; events in a bucket of their own).
 FLAGSITE_RATE_LIMIT_PER_MINUTE = env_int("FLAGSITE_RATE_LIMIT_PER_MINUTE", 6000)

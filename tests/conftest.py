@@ -62,8 +62,13 @@ def _fresh_ruleset_copies() -> Any:
     from django.core.cache import cache
 
     from delivery.ratelimit import rate_limit_reset
+    from flags import publish
     from flags.publish import ruleset_forget_local
 
+    # Test data lives in the test's transaction, which a background loader thread (another
+    # connection) cannot see: load new versions on the request thread, except where a test
+    # turns it on to test it (with committed data).
+    publish.BACKGROUND_LOAD = False
     ruleset_forget_local()
     rate_limit_reset()
     with contextlib.suppress(Exception):  # a dead cache is some tests' subject

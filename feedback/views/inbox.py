@@ -24,6 +24,7 @@ from ..inbox import (
     feedback_search,
     feedback_triage,
     rows_with_calls,
+    vote_counts,
 )
 from ..models import Category, Feedback
 
@@ -46,6 +47,7 @@ def feedback_inbox(request: HttpRequest) -> HttpResponse:
     paginator = Paginator(feedback_search(filters), PER_PAGE)
     page_obj = paginator.get_page(request.GET.get("page"))
     bars = category_counts(filters)
+    votes = vote_counts(filters)
     query = request.GET.copy()
     query.pop("page", None)
     return page(
@@ -57,6 +59,8 @@ def feedback_inbox(request: HttpRequest) -> HttpResponse:
             "page_obj": page_obj,
             "bars": bars,
             "chart_height": len(bars) * BAR_STEP,
+            "vote_bars": votes,
+            "vote_chart_height": len(votes) * BAR_STEP,
             "query": query.urlencode(),
             "categories": Category.choices,
         },
@@ -99,7 +103,7 @@ def feedback_triage_view(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         if not url_has_allowed_host_and_scheme(target, {request.get_host()}):
             target = reverse("feedback_inbox")
         return redirect(target)
-    row = rows_with_calls(feedback_search({}).filter(pk=pk))[0]
+    row = rows_with_calls(feedback_search({"votes": "all"}).filter(pk=pk))[0]
     context = {"row": row, "categories": Category.choices, "next_url": reverse("feedback_inbox")}
     response = page(request, "feedback/_row.html", context)
     response["HX-Trigger"] = "feedback-triaged"  # the inbox redraws its category chart

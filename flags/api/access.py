@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 
 from flags.changes import Actor
 from flags.models import Environment, Flag, FlagConfig, PersonalToken, Role, Segment, user_role
+from flags.publish_commit import PENDING_MESSAGE, publish_pending
 from flags.validation import ConfigError
 
 from .auth import PersonalTokenAuthentication
@@ -109,3 +110,16 @@ class ManagementView(APIView):
         authentication.SessionAuthentication,
     ]
     permission_classes = [permissions.IsAuthenticated]
+
+    def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
+        """A change saved but not yet in the shared cache says so (docs/api.md, "Publishing")."""
+        pending = publish_pending()
+        if pending:
+            response["Flagsite-Publish"] = "pending; environments=" + ",".join(pending)
+            if isinstance(getattr(response, "data", None), dict):
+                response.data["publish"] = {
+                    "status": "pending",
+                    "message": PENDING_MESSAGE,
+                    "environments": pending,
+                }
+        return super().finalize_response(request, response, *args, **kwargs)

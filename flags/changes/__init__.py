@@ -5,7 +5,15 @@ transaction, bumps the affected environments' ruleset version and publishes the 
 after commit. Nothing is updated in place without a version.
 """
 
-from .base import CONFIG_FIELDS, FLAG_FIELDS, SEGMENT_FIELDS, SYSTEM, Actor, audit_record
+from .base import (
+    CONFIG_FIELDS,
+    FLAG_FIELDS,
+    SEGMENT_FIELDS,
+    SYSTEM,
+    Actor,
+    audit_record,
+    changes_batch,
+)
 from .environments import environment_create
 from .flags import flag_config_update, flag_create, flag_toggle, flag_update, version_restore
 from .segments import segment_create, segment_update
@@ -17,6 +25,7 @@ __all__ = [
     "SYSTEM",
     "Actor",
     "audit_record",
+    "changes_batch",
     "environment_create",
     "flag_config_update",
     "flag_create",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from django.db import transaction
-
 from ..models import Environment, Flag, FlagConfig, Version
 from ..validation import ConfigError
 from .base import (
@@ -11,14 +9,15 @@ from .base import (
     _bump_and_publish,
     _clean,
     _default_off_variant,
+    atomic_change,
     audit_record,
-    version_record,
+    forget_environments,
 )
 
 # --- environments --------------------------------------------------------------------------
 
 
-@transaction.atomic
+@atomic_change
 def environment_create(
     *,
     key: str,
@@ -36,26 +35,39 @@ def environment_create(
     )
     _clean(env, exclude=[])
     env.save()
+    forget_environments()
+    configs = []
     for flag in Flag.objects.all():
         off = _default_off_variant(flag.variants)
-        config = FlagConfig.objects.create(
-            flag=flag,
-            environment=env,
-            enabled=False,
-            off_variant=off,
-            default={"variant": off},
-            rules=[],
-            prerequisites=[],
+        configs.append(
+            FlagConfig(
+                flag=flag,
+                environment=env,
+                enabled=False,
+                off_variant=off,
+                default={"variant": off},
+                rules=[],
+                prerequisites=[],
+            )
         )
-        version_record(
-            actor=actor,
-            comment="environment created",
-            subject=Version.Subject.CONFIG,
-            flag=flag,
-            environment=env,
-            number=1,
-            data=config.as_data(),
-        )
+    # Two statements for any number of flags (batched), not two per flag.
+    configs = FlagConfig.objects.bulk_create(configs, batch_size=1000)
+    Version.objects.bulk_create(
+        [
+            Version(
+                author=actor.user,
+                actor_label=actor.label,
+                comment="environment created",
+                subject=Version.Subject.CONFIG,
+                flag=config.flag,
+                environment=env,
+                number=1,
+                data=config.as_data(),
+            )
+            for config in configs
+        ],
+        batch_size=1000,
+    )
     audit_record(
         actor=actor,
         action="environment.created",

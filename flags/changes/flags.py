@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from django.db import transaction
 from flagsite_sdk.engine import validate_flag
 
 from ..diff import diff_summary, json_diff
@@ -22,19 +21,39 @@ from .base import (
     _clean,
     _default_off_variant,
     _require_comment,
+    all_environments,
+    atomic_change,
+    batch_config,
+    batch_flag_saved,
+    batch_flags,
+    batch_flags_loaded,
     change_record,
+    config_save,
+    configs_create,
+    flag_key_taken,
+    flag_key_used,
+    in_batch,
     version_record,
 )
 from .segments import segment_update
 
 
 def _other_flags(environment: Environment, exclude: Flag | None) -> dict[str, dict[str, Any]]:
-    configs = {c.flag_id: c for c in FlagConfig.objects.filter(environment=environment)}
-    return {
-        f.key: flag_data(f, configs.get(f.id))
-        for f in Flag.objects.exclude(lifecycle=Lifecycle.ARCHIVED)
-        if exclude is None or f.id != exclude.id
-    }
+    flags = batch_flags(environment)
+    if flags is None:
+        configs = {c.flag_id: c for c in FlagConfig.objects.filter(environment=environment)}
+        flags = {
+            f.key: flag_data(f, configs.get(f.id))
+            for f in Flag.objects.exclude(lifecycle=Lifecycle.ARCHIVED)
+        }
+        batch_flags_loaded(environment, flags)
+    skip = exclude.key if exclude is not None else None
+    return {k: v for k, v in flags.items() if k != skip}
+
+
+def _flag_saved(flag: Flag, environment_id: int, config: FlagConfig | None) -> None:
+    archived = flag.lifecycle == Lifecycle.ARCHIVED
+    batch_flag_saved(flag, environment_id, None if archived else flag_data(flag, config))
 
 
 def _validate_flag_in(flag: Flag, config_data: dict[str, Any], environment: Environment) -> None:
@@ -46,7 +65,7 @@ def _validate_flag_in(flag: Flag, config_data: dict[str, Any], environment: Envi
 # --- flags -------------------------------------------------------------------------------
 
 
-@transaction.atomic
+@atomic_change
 def flag_create(
     *,
     key: str,
@@ -60,10 +79,12 @@ def flag_create(
     lifecycle: str = Lifecycle.ACTIVE,
     salt: str | None = None,
     off_variant: str | None = None,
+    default_variant: str | None = None,
     comment: str = "",
 ) -> Flag:
-    """Create a flag and a disabled configuration (serving the off variant) in every environment."""
-    if Flag.objects.filter(key=key).exists():
+    """Create a flag and a disabled configuration in every environment: it serves `off_variant`
+    while off and `default_variant` once turned on (both default to the off variant)."""
+    if flag_key_taken(key):
         raise ConfigError([("key", f"A flag with the key {key!r} already exists.")])
     flag = Flag(
         key=key,
@@ -76,19 +97,21 @@ def flag_create(
         lifecycle=lifecycle,
         salt=salt or key,
     )
-    _clean(flag, exclude=["variants", "tags"])
+    # The key's uniqueness was just checked (a batch knows every key without asking).
+    _clean(flag, exclude=["variants", "tags"], validate_unique=not in_batch())
     off = off_variant or _default_off_variant(variants)
     config_data = {
         "enabled": False,
         "off_variant": off,
         "rules": [],
-        "default": {"variant": off},
+        "default": {"variant": default_variant or off},
         "prerequisites": [],
     }
     raise_if_errors(
         validate_flag(flag_data(flag, None) | config_data, segments=_all_segments(), flags=None)
     )
     flag.save()
+    flag_key_used(key)
     change_record(
         actor=actor,
         comment=comment,
@@ -102,18 +125,21 @@ def flag_create(
             "data": _flag_snapshot(flag),
         },
     )
-    environments = list(Environment.objects.all())
-    for env in environments:
-        config = FlagConfig.objects.create(flag=flag, environment=env, **config_data)
+    environments = all_environments()
+    configs = configs_create(
+        [FlagConfig(flag=flag, environment=env, **config_data) for env in environments]
+    )
+    for config in configs:
         version_record(
             actor=actor,
             comment=comment,
             subject=Version.Subject.CONFIG,
             flag=flag,
-            environment=env,
+            environment=config.environment,
             number=config.version,
             data=config.as_data(),
         )
+        _flag_saved(flag, config.environment_id, config)
     _bump_and_publish(environments)
     return flag
 
@@ -130,9 +156,17 @@ def _flag_snapshot(flag: Flag) -> dict[str, Any]:
     }
 
 
-@transaction.atomic
-def flag_update(*, flag: Flag, actor: Actor, comment: str = "", **changes: Any) -> Flag:
-    """Change a flag's definition (name, description, variants, tags, lifecycle, owner_id)."""
+@atomic_change
+def flag_update(
+    *,
+    flag: Flag,
+    actor: Actor,
+    comment: str = "",
+    action: str = "flag.updated",
+    **changes: Any,
+) -> Flag:
+    """Change a flag's definition (name, description, variants, tags, lifecycle, owner_id);
+    `action` names the audit event (`flag.rolled_back` for a rollback)."""
     unknown = set(changes) - set(FLAG_FIELDS)
     if unknown:
         raise ConfigError(
@@ -147,7 +181,7 @@ def flag_update(*, flag: Flag, actor: Actor, comment: str = "", **changes: Any) 
     if not diff:
         return flag
     _clean(flag, exclude=["variants", "tags", "key"])
-    environments = list(Environment.objects.all())
+    environments = all_environments()
     configs = {c.environment_id: c for c in flag.configs.all()}
     for env in environments:
         config = configs.get(env.id)
@@ -160,10 +194,12 @@ def flag_update(*, flag: Flag, actor: Actor, comment: str = "", **changes: Any) 
                 ) from None
     flag.version += 1
     flag.save()
+    for env in environments:
+        _flag_saved(flag, env.id, configs.get(env.id))
     change_record(
         actor=actor,
         comment=comment,
-        action="flag.updated",
+        action=action,
         object_key=flag.key,
         summary=f"{flag.key}: {diff_summary(diff)}",
         diff=diff,
@@ -178,7 +214,7 @@ def flag_update(*, flag: Flag, actor: Actor, comment: str = "", **changes: Any) 
     return flag
 
 
-@transaction.atomic
+@atomic_change
 def flag_config_update(
     *,
     flag: Flag,
@@ -193,7 +229,9 @@ def flag_config_update(
     unknown = set(changes) - set(CONFIG_FIELDS)
     if unknown:
         raise ConfigError([(name, "Unknown configuration field.") for name in sorted(unknown)])
-    config = FlagConfig.objects.select_for_update().get(flag=flag, environment=environment)
+    config = batch_config(flag.id, environment.id) or (
+        FlagConfig.objects.select_for_update().get(flag=flag, environment=environment)
+    )
     before = config.as_data()
     after = copy.deepcopy(before) | copy.deepcopy(changes)
     diff = json_diff(before, after)
@@ -204,7 +242,8 @@ def flag_config_update(
     for name, value in changes.items():
         setattr(config, name, value)
     config.version += 1
-    config.save()
+    config_save(config)
+    _flag_saved(flag, environment.id, config)
     if set(changes) == {"enabled"}:
         summary = f"{'enabled' if config.enabled else 'disabled'} {flag.key} in {environment.key}"
     else:
@@ -267,6 +306,7 @@ def version_restore(*, version: Version, actor: Actor, comment: str) -> Version:
             flag=version.flag,
             actor=actor,
             comment=note,
+            action="flag.rolled_back",
             **{k: version.data[k] for k in FLAG_FIELDS if k in version.data},
         )
         return Version.objects.get(subject=Version.Subject.FLAG, flag=flag, number=flag.version)
@@ -275,6 +315,7 @@ def version_restore(*, version: Version, actor: Actor, comment: str) -> Version:
         segment=version.segment,
         actor=actor,
         comment=note,
+        action="segment.rolled_back",
         **{k: version.data[k] for k in SEGMENT_FIELDS if k in version.data},
     )
     return Version.objects.get(

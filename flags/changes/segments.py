@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from flagsite_sdk.engine import validate_segment
 
 from ..diff import diff_summary, json_diff
-from ..models import Environment, Segment, Version
+from ..models import Segment, Version
 from ..ruleset import segment_data
 from ..validation import ConfigError, raise_if_errors
 from .base import (
@@ -17,6 +16,9 @@ from .base import (
     _all_segments,
     _bump_and_publish,
     _clean,
+    all_environments,
+    atomic_change,
+    batch_segment_saved,
     change_record,
 )
 
@@ -30,7 +32,7 @@ def _validate_segment(segment: Segment) -> None:
     raise_if_errors(validate_segment(data, segments=others | {segment.key: data}))
 
 
-@transaction.atomic
+@atomic_change
 def segment_create(
     *, key: str, name: str, actor: Actor, comment: str = "", **fields: Any
 ) -> Segment:
@@ -42,6 +44,7 @@ def segment_create(
     segment = Segment(key=key, name=name or key, **fields)
     _validate_segment(segment)
     segment.save()
+    batch_segment_saved(segment)
     change_record(
         actor=actor,
         comment=comment,
@@ -55,12 +58,20 @@ def segment_create(
             "data": segment.as_data(),
         },
     )
-    _bump_and_publish(list(Environment.objects.all()))
+    _bump_and_publish(all_environments())
     return segment
 
 
-@transaction.atomic
-def segment_update(*, segment: Segment, actor: Actor, comment: str = "", **changes: Any) -> Segment:
+@atomic_change
+def segment_update(
+    *,
+    segment: Segment,
+    actor: Actor,
+    comment: str = "",
+    action: str = "segment.updated",
+    **changes: Any,
+) -> Segment:
+    """Change a segment; `action` names the audit event (`segment.rolled_back` for a rollback)."""
     unknown = set(changes) - set(SEGMENT_FIELDS)
     if unknown:
         raise ConfigError([(name, "Unknown segment field.") for name in sorted(unknown)])
@@ -74,10 +85,11 @@ def segment_update(*, segment: Segment, actor: Actor, comment: str = "", **chang
     _validate_segment(segment)
     segment.version += 1
     segment.save()
+    batch_segment_saved(segment)
     change_record(
         actor=actor,
         comment=comment,
-        action="segment.updated",
+        action=action,
         object_key=segment.key,
         summary=f"{segment.key}: {diff_summary(diff)}",
         diff=diff,
@@ -88,5 +100,5 @@ def segment_update(*, segment: Segment, actor: Actor, comment: str = "", **chang
             "data": segment.as_data(),
         },
     )
-    _bump_and_publish(list(Environment.objects.all()))
+    _bump_and_publish(all_environments())
     return segment

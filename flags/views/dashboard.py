@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from flags.permissions import access_for
 from ._common import page
 
 STALE_AFTER = timedelta(days=30)
-ROLLBACK_ACTIONS = ("flag.rolled_back",)
+ROLLBACK_ACTIONS = ("flag.rolled_back", "segment.rolled_back")
 
 
 def served_variants(config: FlagConfig) -> set[str]:
@@ -60,6 +61,19 @@ def flag_row(flag: Flag, environments: list[Environment], user: Any, now: Any) -
     }
 
 
+def variant_matches(flag: Flag, query: str) -> list[dict[str, str]]:
+    """The flag's variants whose value contains `query` (case-insensitive): a string as is, any
+    other value (JSON, number) as compact JSON text. Answers "which flags can serve gpt-4o?"."""
+    needle = query.lower()
+    found = []
+    for variant in flag.variants or []:
+        value = variant.get("value")
+        text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+        if needle in text.lower():
+            found.append({"key": str(variant.get("key", "")), "value": text})
+    return found
+
+
 def _filtered(form: SearchForm) -> list[Flag]:
     flags = Flag.objects.prefetch_related("configs").order_by("key")
     data = form.cleaned_data if form.is_valid() else {}
@@ -74,8 +88,10 @@ def _filtered(form: SearchForm) -> list[Flag]:
     elif status == "off":
         flags = flags.exclude(configs__enabled=True)
     result = list(flags.filter(Q(key__icontains=q) | Q(name__icontains=q)) if q else flags)
-    if q:  # tags live in a JSON list: match them in Python, portable across databases
-        extra = [f for f in flags if any(q.lower() in t.lower() for t in f.tags)]
+    if q:  # tags and variant values live in JSON: match them in Python, portable across databases
+        extra = [
+            f for f in flags if any(q.lower() in t.lower() for t in f.tags) or variant_matches(f, q)
+        ]
         result += [f for f in extra if f not in result]
         result.sort(key=lambda f: f.key)
     tag = (data.get("tag") or "").strip()
@@ -93,6 +109,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     environments = list(Environment.objects.all())
     now = timezone.now()
     rows = [flag_row(f, environments, request.user, now) for f in _filtered(form)]
+    query = (form.cleaned_data.get("q") or "").strip() if form.is_valid() else ""
+    if query:
+        for row in rows:  # say which variant matched, so "gpt-4o" shows where it is served
+            row["matches"] = variant_matches(row["flag"], query)
     all_tags = sorted({t for tags in Flag.objects.values_list("tags", flat=True) for t in tags})
     context = {
         "form": form,
@@ -101,6 +121,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "tags": all_tags,
         "selected_tag": request.GET.get("tag", ""),
         "stale_count": sum(1 for r in rows if r["stale"]),
+        # The header's count follows the filters: "2 of 6 flags match" / "6 flags".
+        "filtered": any(request.GET.get(name) for name in ("q", "status", "tag")),
+        "total": Flag.objects.exclude(lifecycle=Lifecycle.ARCHIVED).count(),
         "alerts": AuditEvent.objects.filter(action__in=ROLLBACK_ACTIONS).select_related(
             "actor", "environment"
         )[:5],

@@ -17,7 +17,7 @@ from delivery.models import ApiKey
 from flags.changes import environment_create
 from flags.forms import ApiKeyForm, EnvironmentForm
 from flags.models import Environment
-from flags.permissions import require_admin
+from flags.permissions import access_for, require_admin
 
 from ._common import actor, change_errors, page
 
@@ -34,9 +34,22 @@ def _context(**extra: Any) -> dict[str, Any]:
     }
 
 
+NEW_KEY_SESSION = "new_api_key"
+
+
 @login_required
 def environments(request: HttpRequest) -> HttpResponse:
-    return page(request, "environments/index.html", _context())
+    extra: dict[str, Any] = {}
+    # A key just created: its secret was stashed by api_key_new and is shown on this one GET.
+    stashed = request.session.pop(NEW_KEY_SESSION, None)
+    if isinstance(stashed, dict) and access_for(request.user).is_admin:
+        created = ApiKey.objects.select_related("environment").filter(pk=stashed.get("id"))
+        if created:
+            extra = {"created": created[0], "raw_key": stashed.get("raw", "")}
+    response = page(request, "environments/index.html", _context(**extra))
+    if extra:
+        response["Cache-Control"] = "no-store"  # the secret must not come back from a cache
+    return response
 
 
 @login_required
@@ -64,8 +77,10 @@ def api_key_new(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return page(request, "environments/index.html", _context(key_form=form), status=400)
     key, raw = api_key_create(actor=actor(request), **form.cleaned_data)
-    # Rendered, not redirected: the raw key exists only in this response.
-    return page(request, "environments/index.html", _context(created=key, raw_key=raw))
+    # Post/redirect/get: the secret waits in the session for the next GET, which shows it once,
+    # so a reload neither creates a second key nor shows this one again.
+    request.session[NEW_KEY_SESSION] = {"id": key.pk, "raw": raw}
+    return redirect("environments")
 
 
 @login_required

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 
 from flags.changes import flag_create, flag_update
@@ -74,6 +75,27 @@ def _variant_op(
     return variants, raw, "add-variant"
 
 
+def _initial_serve(variants: list[dict[str, Any]]) -> tuple[int, int]:
+    """Which variants a new flag serves when on and when off, before anyone picks: the first
+    variant when on; when off, the first variant whose value is false/null, else the first."""
+    off = next((i for i, v in enumerate(variants) if v.get("value") in (False, None)), 0)
+    return 0, off
+
+
+def _index(post: Any, name: str, count: int, fallback: int) -> int:
+    raw = post.get(name, "")
+    return int(raw) if raw.isdigit() and int(raw) < count else fallback
+
+
+def _after_removal(index: int, op: str) -> int:
+    """Keep a serve choice on the same variant when a row above it is removed."""
+    name, _, arg = op.partition(":")
+    if name != "remove_variant" or not arg.isdigit():
+        return index
+    removed = int(arg)
+    return 0 if index == removed else index - (index > removed)
+
+
 @login_required
 def flag_new(request: HtmxHttpRequest) -> HttpResponse:
     require_write(request.user)
@@ -86,13 +108,19 @@ def flag_new(request: HtmxHttpRequest) -> HttpResponse:
     raw: list[str] | None = None
     if request.method != "POST":
         variants = default_variants(kind)
+        on_index, off_index = _initial_serve(variants)
     else:
         op = request.POST.get("op", "save")
         variants, errors = parse_variants(request.POST, kind)
         raw = _variant_texts(request.POST)
+        on_index, off_index = _initial_serve(variants)
+        on_index = _index(request.POST, "default_index", len(variants), on_index)
+        off_index = _index(request.POST, "off_index", len(variants), off_index)
         if op == "kind":
             variants, errors, raw, focus = default_variants(kind), [], None, "id_kind"
+            on_index, off_index = _initial_serve(variants)
         elif op != "save":
+            on_index, off_index = _after_removal(on_index, op), _after_removal(off_index, op)
             variants, raw, focus = _variant_op(variants, raw, op, kind)
             errors = []
         elif not errors:
@@ -107,12 +135,21 @@ def flag_new(request: HtmxHttpRequest) -> HttpResponse:
                     owner=request.user,
                     actor=actor(request),
                     comment=comment_from(request),
+                    default_variant=variants[on_index]["key"],
+                    off_variant=variants[off_index]["key"],
                 )
             except ValidationError as exc:  # ConfigError, or a model field's own check
                 errors = change_errors(exc)
             else:
                 messages.success(request, f"Created {flag.key}. It is off everywhere.")
-                return redirect("flag_detail", key=flag.key)
+                target = reverse("flag_detail", args=[flag.key])
+                if request.htmx:
+                    # A redirect would be followed inside the fetch and its page swapped into
+                    # the form: tell htmx to load the flag's page as a whole page instead.
+                    response = HttpResponse(status=204)
+                    response["HX-Redirect"] = target
+                    return response
+                return redirect(target)
     grouped = split_errors(errors)
     context = {
         "values": values,
@@ -120,6 +157,8 @@ def flag_new(request: HtmxHttpRequest) -> HttpResponse:
         "kinds": FlagKind.choices,
         "variants": variants_vm(kind, variants, errors, raw),
         "variant_count": len(variants),
+        "default_index": on_index,
+        "off_index": off_index,
         "field_errors": grouped["fields"],
         "focus": focus,
     }

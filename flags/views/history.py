@@ -16,7 +16,13 @@ from django.views.decorators.http import require_POST
 from flags.changes import version_restore
 from flags.diff import json_diff
 from flags.models import AuditEvent, Environment, Version
-from flags.permissions import access_for, require_admin, require_environment, require_write
+from flags.permissions import (
+    access_for,
+    require_admin,
+    require_environment,
+    require_segment_change,
+    require_write,
+)
 
 from ._common import actor, diff_rows, get_flag, page
 from .dashboard import flag_row
@@ -45,6 +51,59 @@ def can_restore(user: Any, version: Version) -> bool:
     return access.is_admin
 
 
+def _serve_text(serve: Any) -> str:
+    if not isinstance(serve, dict):
+        return "nothing"
+    if "split" in serve:
+        return "a split of " + ", ".join(
+            f"{part.get('variant')} {part.get('weight')}%" for part in serve["split"]
+        )
+    return str(serve.get("variant", "nothing"))
+
+
+def restore_preview(current: Version, target: Version) -> dict[str, Any]:
+    """What rolling back to `target` changes, from now: plain sentences for what matters most
+    (on/off, what is served) and the full diff from the current version."""
+    now, then = current.data or {}, target.data or {}
+    where = f" in {target.environment.name}" if target.environment else ""
+    headline: list[str] = []
+    if target.subject == Version.Subject.CONFIG:
+        if now.get("enabled") != then.get("enabled"):
+            state = "ON" if then.get("enabled") else "OFF"
+            headline.append(f"The flag will turn {state}{where}.")
+        if not then.get("enabled"):
+            headline.append(f"Everyone will get {then.get('off_variant')} (the flag is off).")
+        elif now.get("default") != then.get("default"):
+            headline.append(
+                f"The default rule will serve {_serve_text(then.get('default'))} "
+                f"instead of {_serve_text(now.get('default'))}."
+            )
+        if len(now.get("rules") or []) != len(then.get("rules") or []):
+            headline.append(
+                f"Rules: {len(now.get('rules') or [])} now, {len(then.get('rules') or [])} after."
+            )
+    elif target.subject == Version.Subject.FLAG:
+        keys_now = [v.get("key") for v in now.get("variants") or []]
+        keys_then = [v.get("key") for v in then.get("variants") or []]
+        if keys_now != keys_then:
+            headline.append(
+                f"Variants will be {', '.join(map(str, keys_then))} "
+                f"(now {', '.join(map(str, keys_now))})."
+            )
+        if now.get("lifecycle") != then.get("lifecycle"):
+            headline.append(f"Lifecycle will be {then.get('lifecycle')}.")
+    else:
+        for field in ("included", "excluded"):
+            before, after = len(now.get(field) or []), len(then.get(field) or [])
+            if before != after:
+                headline.append(f"{field.capitalize()} keys: {before} now, {after} after.")
+        if now.get("percentage") != then.get("percentage"):
+            before, after = now.get("percentage"), then.get("percentage")
+            headline.append(f"Percentage: {before} now, {after} after.")
+    rows = diff_rows(json_diff(now, then))
+    return {"headline": headline, "rows": rows}
+
+
 @login_required
 def flag_history(request: HttpRequest, key: str) -> HttpResponse:
     flag = get_flag(key)
@@ -54,6 +113,8 @@ def flag_history(request: HttpRequest, key: str) -> HttpResponse:
         scope = DEFINITION
     versions = list(_versions(flag, scope))
     a, b = _diff_pair(versions, request.GET.get("a"), request.GET.get("b"))
+    for version in versions[1:]:  # the rollback confirm says what will change
+        version.preview = restore_preview(versions[0], version)  # type: ignore[attr-defined]
     context = {
         "flag": flag,
         "tab": "history",
@@ -75,17 +136,20 @@ def flag_history(request: HttpRequest, key: str) -> HttpResponse:
 @require_POST
 def version_rollback(request: HttpRequest, version_id: int) -> HttpResponse:
     version = get_object_or_404(
-        Version.objects.select_related("flag", "environment"), pk=version_id
+        Version.objects.select_related("flag", "environment", "segment"), pk=version_id
     )
     require_write(request.user)
-    if version.subject == Version.Subject.CONFIG and version.environment is not None:
-        require_environment(request.user, version.environment)
+    if version.subject == Version.Subject.SEGMENT and version.segment is not None:
+        require_segment_change(request.user, version.segment)
+        back = reverse("segment_detail", args=[version.segment.key])
     else:
-        require_admin(request.user)
-    if version.flag is None:  # segment versions are restored from the segment page
-        return redirect("segment_detail", key=version.segment.key)  # type: ignore[union-attr]
-    scope = version.environment.key if version.environment else DEFINITION
-    back = reverse("flag_history", args=[version.flag.key]) + f"?scope={scope}"
+        if version.subject == Version.Subject.CONFIG and version.environment is not None:
+            require_environment(request.user, version.environment)
+        else:
+            require_admin(request.user)
+        assert version.flag is not None
+        scope = version.environment.key if version.environment else DEFINITION
+        back = reverse("flag_history", args=[version.flag.key]) + f"?scope={scope}"
     comment = request.POST.get("comment", "").strip()
     if not comment:
         messages.error(request, "A rollback needs a comment: say why.")

@@ -13,13 +13,26 @@ from django.shortcuts import get_object_or_404, redirect
 
 from flags.changes import segment_create, segment_update
 from flags.forms import OPERATORS, parse_clauses, split_list
-from flags.models import AuditEvent, FlagConfig, Segment
+from flags.models import AuditEvent, FlagConfig, Segment, Version
 from flags.permissions import access_for, require_segment_change, segment_in_production
 
 from ._common import HtmxHttpRequest, actor, change_errors, comment_from, page, split_errors
 from .editor import clause_vm
+from .history import restore_preview
 
 FIELDS = ("key", "name", "description", "included", "excluded", "percentage", "bucket_by")
+
+
+def segment_versions(segment: Segment, limit: int = 20) -> list[Version]:
+    """The segment's latest versions, newest first; older ones carry what a rollback changes."""
+    versions = list(
+        Version.objects.filter(subject=Version.Subject.SEGMENT, segment=segment)
+        .select_related("author")
+        .order_by("-number")[:limit]
+    )
+    for version in versions[1:]:
+        version.preview = restore_preview(versions[0], version)  # type: ignore[attr-defined]
+    return versions
 
 
 def segment_usage(key: str) -> dict[str, list[Any]]:
@@ -142,6 +155,7 @@ def _context(
         if segment
         else [],
         "can_edit": can_edit,
+        "versions": segment_versions(segment) if segment else [],
         "in_production": bool(segment) and segment_in_production(segment),  # type: ignore[arg-type]
         "focus": focus,
     }

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from flags.changes import flag_toggle
-from flags.models import Environment
+from flags.models import Environment, FlagConfig
 from flags.permissions import require_environment
 
 from ._common import (
@@ -59,8 +59,14 @@ def toggle(request: HtmxHttpRequest, key: str, env: str) -> HttpResponse:
             "error": error,
             "error_env": env,
         }
-        template = "flags/_env_switches.html" if source == "flag" else "flags/_flag_row.html"
-        return page(request, template, context)
+        if source != "flag":
+            return page(request, "flags/_flag_row.html", context)
+        # The flag page shows the state twice (the header's switches and the targeting tab's
+        # state line): the switches are the target, the state line comes along out of band.
+        context["status_config"] = FlagConfig.objects.select_related("environment").get(
+            flag=flag, environment=environment
+        )
+        return page(request, "flags/_env_switches.html", context)
     if error:
         # Without JavaScript there is no prompt: ask for the comment on a page of its own.
         context = {

@@ -109,3 +109,15 @@
     });
   });
 })();
+
+// The new-flag form's "when on / when off" selects name variants by position: keep their labels
+// in step with the variant keys as they are typed (the server reads the position).
+document.addEventListener("input", function (event) {
+  var t = event.target;
+  var match = t.id && /^v(\d+)-key$/.exec(t.id);
+  if (!match || !t.form) return;
+  t.form.querySelectorAll("select[data-variant-choice]").forEach(function (select) {
+    var option = select.querySelector('option[value="' + match[1] + '"]');
+    if (option) option.textContent = t.value.trim() || "(variant without a key)";
+  });
+});

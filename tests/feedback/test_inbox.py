@@ -188,14 +188,18 @@ def test_counts_by_category_for_the_period(
     )
     counts = {bar.category: bar.count for bar in response.context["bars"]}
     # The category filter does not narrow the chart; the period does (fb-d is 5 days old).
+    # The chart is about thumbs down: fb-c, a thumbs up, is no "uncategorized" reason...
     assert counts == {
         "hallucination": 1,
         "irrelevant": 1,
         "formatting": 0,
         "safety": 0,
         "other": 0,
-        "uncategorized": 1,
+        "uncategorized": 0,
     }
+    # ...it is counted in the votes chart instead.
+    votes = {bar.category: bar.count for bar in response.context["vote_bars"]}
+    assert votes == {"thumbs_up": 1, "thumbs_down": 2}
     html = response.content.decode()
     assert "<svg" in html and 'data-category="hallucination">1<' in html
 

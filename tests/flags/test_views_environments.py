@@ -18,12 +18,17 @@ def test_it_creates_a_key_and_shows_it_once(admin_user: Any) -> None:
     environments()
     client = client_for(admin_user)
     response = client.post("/keys/new/", {"environment": "dev", "kind": "client", "name": "web"})
-    assert response.status_code == 200
+    # Post/redirect/get: the secret is shown by the GET that follows, once.
+    assert (response.status_code, response["Location"]) == (302, "/environments/")
     key = ApiKey.objects.get(name="web")
-    html = response.content.decode()
+    shown = client.get("/environments/")
+    html = shown.content.decode()
     raw = html.split('id="raw-key" class="mono" value="')[1].split('"')[0]
     assert raw.startswith("fs_cli_") and ApiKey.hash_key(raw) == key.key_hash
-    assert raw not in client.get("/environments/").content.decode()
+    assert "no-store" in shown["Cache-Control"]
+    again = client.get("/environments/").content.decode()
+    assert raw not in again and 'id="raw-key"' not in again
+    assert ApiKey.objects.count() == 1
 
 
 def test_it_revokes_a_key(admin_user: Any) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from .codegen import FlagWriter
 from .graph import cyclic_components, longest_chains
+from .incremental import NOTHING, Reuse, reusable
 from .limits import MAX_PREREQUISITE_DEPTH
 from .model import (
     DISABLED,
@@ -40,8 +41,11 @@ _broken = _constant(GENERAL_ERROR_RESULT)
 _not_found = _constant(NOT_FOUND_RESULT)
 
 
-def compile_ruleset(data: Mapping[str, Any]) -> Ruleset:
+def compile_ruleset(data: Mapping[str, Any], previous: Ruleset | None = None) -> Ruleset:
     """Compile a ruleset once; evaluate it any number of times with `evaluate()`.
+
+    With `previous` (an earlier result of this function), the functions of flags whose JSON,
+    segments and prerequisites did not change are reused instead of compiled again.
 
     Raises RulesetError only when the document as a whole is unusable (not an object, a schema
     other than 1, `flags` or `segments` not objects).
@@ -57,15 +61,22 @@ def compile_ruleset(data: Mapping[str, Any]) -> Ruleset:
     segments = {} if segments is None else segments
     if not isinstance(flags, Mapping) or not isinstance(segments, Mapping):
         raise RulesetError("flags and segments must be JSON objects")
-    compiler = _Compiler(flags, SegmentCompiler(segments))
+    reuse = NOTHING if previous is None else reusable(previous, flags, segments)
+    segment_compiler = SegmentCompiler(segments, compiled=reuse.segments)
+    compiler = _Compiler(flags, segment_compiler, reuse)
     for key in flags:
         compiler.function(key)
-    return Ruleset(
+    ruleset = Ruleset(
         environment=data.get("environment"),
         version=data.get("version"),
         functions={k: compiler.done[k] for k in flags},
         errors=compiler.errors,
     )
+    # What the next compile_ruleset(..., previous=ruleset) compares against and reuses.
+    ruleset._flags = flags
+    ruleset._segments = segments
+    ruleset._compiled_segments = segment_compiler.compiled
+    return ruleset
 
 
 def _prerequisite_keys(flag: Any) -> list[str]:
@@ -76,7 +87,9 @@ def _prerequisite_keys(flag: Any) -> list[str]:
 
 
 class _Compiler:
-    def __init__(self, flags: Mapping[str, Any], segments: SegmentCompiler) -> None:
+    def __init__(
+        self, flags: Mapping[str, Any], segments: SegmentCompiler, reuse: Reuse = NOTHING
+    ) -> None:
         self.flags = flags
         self.segments = segments
         self.done: dict[str, FlagFunction] = {}
@@ -91,6 +104,11 @@ class _Compiler:
         for key, (depth, _next) in longest_chains(uncut).items():
             if depth > MAX_PREREQUISITE_DEPTH:
                 self._break(key, f"prerequisites nested deeper than {MAX_PREREQUISITE_DEPTH}")
+        for key, function in reuse.functions.items():
+            if key not in self.done:
+                self.done[key] = function
+                if key in reuse.errors:
+                    self.errors[key] = reuse.errors[key]
 
     def _break(self, key: str, message: str) -> None:
         self.errors[key] = message

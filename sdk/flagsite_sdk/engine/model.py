@@ -54,7 +54,15 @@ class Ruleset:
     evaluates to ERROR/GENERAL while all the others keep working.
     """
 
-    __slots__ = ("environment", "errors", "functions", "version")
+    __slots__ = (
+        "_compiled_segments",
+        "_flags",
+        "_segments",
+        "environment",
+        "errors",
+        "functions",
+        "version",
+    )
 
     def __init__(
         self,
@@ -68,6 +76,10 @@ class Ruleset:
         self.version = version
         self.functions = functions
         self.errors = errors
+        # The source and compiled segments, for compile_ruleset(..., previous=this).
+        self._flags: Mapping[str, Any] | None = None
+        self._segments: Mapping[str, Any] | None = None
+        self._compiled_segments: Mapping[str, Any] | None = None
 
     def __contains__(self, flag_key: object) -> bool:
         return flag_key in self.functions

@@ -67,10 +67,19 @@ class SegmentCompiler:
     """Compiles segments on demand, each once, refusing references to unknown segments and
     cycles (a segment whose clauses lead back to itself)."""
 
-    def __init__(self, data: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        data: Mapping[str, Any],
+        compiled: Mapping[str, CompiledSegment | CompileError] | None = None,
+    ) -> None:
         self._data = data
-        self._done: dict[str, CompiledSegment | CompileError] = {}
+        # `compiled`: segments known unchanged since an earlier compile (reused as they are).
+        self._done: dict[str, CompiledSegment | CompileError] = dict(compiled or {})
         self._visiting: list[str] = []
+
+    @property
+    def compiled(self) -> dict[str, CompiledSegment | CompileError]:
+        return self._done
 
     def get(self, key: Any) -> CompiledSegment:
         done = self._done.get(key) if isinstance(key, str) else None

@@ -1,0 +1,44 @@
+"""Helpers for the issue-11 flow tests: a phone-sized page, layout checks done in the browser."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from tests.browser import login
+
+PHONE = {"width": 390, "height": 844}
+
+
+@contextmanager
+def phone_page(browser: Any, base_url: str, username: str, password: str) -> Iterator[Any]:
+    """A logged-in page 390 px wide (a phone), closed afterwards."""
+    context = browser.new_context(viewport=PHONE, device_scale_factor=1)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        login(page, base_url, username, password)
+        yield page
+    finally:
+        context.close()
+
+
+def assert_no_sideways_scroll(page: Any) -> None:
+    """The page fits the viewport's width; names the widest offenders when it does not."""
+    width, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    wide = page.evaluate(
+        "[...document.querySelectorAll('body *')].filter(e => "
+        "e.getBoundingClientRect().right > window.innerWidth + 1)"
+        ".map(e => e.tagName + '#' + e.id + '.' + e.className).slice(0, 6)"
+    )
+    assert width <= inner, f"the page is {width}px wide in a {inner}px viewport: {wide}"
+
+
+def assert_inside_viewport(locator: Any) -> None:
+    """The element's box lies wholly inside the viewport's width (not clipped left or right)."""
+    box = locator.bounding_box()
+    assert box is not None, "the element is not rendered"
+    inner = locator.page.evaluate("window.innerWidth")
+    assert box["x"] >= 0, f"clipped at the left edge: x={box['x']}"
+    assert box["x"] + box["width"] <= inner, f"clipped at the right edge: {box} in {inner}px"
