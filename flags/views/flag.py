@@ -204,7 +204,7 @@ def flag_settings(request: HtmxHttpRequest, key: str) -> HttpResponse:
             variants, raw, focus = _variant_op(variants, raw, op, flag.kind)
             errors = []
         elif not errors:
-            changes = {
+            changes: dict[str, Any] = {
                 "name": values["name"],
                 "description": values["description"],
                 "tags": split_list(values["tags"]),
