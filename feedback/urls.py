@@ -12,5 +12,6 @@ urlpatterns = [
     path("feedback/prices/", prices.model_prices, name="feedback_prices"),
     path("feedback/prices/<int:pk>/", prices.model_price_edit, name="feedback_price_edit"),
     path("feedback/widget.js", widget.widget_js, name="feedback_widget_js"),
+    path("feedback/widget.css", widget.widget_css, name="feedback_widget_css"),
     path("feedback/demo/", widget.widget_demo, name="feedback_demo"),
 ]

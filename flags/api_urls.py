@@ -2,7 +2,7 @@
 endpoints (API keys: ruleset, evaluate, OFREP) are in delivery/urls.py."""
 
 from django.urls import path, register_converter
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from flags.api import manage_flags, manage_other
 
@@ -71,5 +71,5 @@ urlpatterns = [
     # OpenAPI 3 schema and Swagger UI (assets from drf-spectacular-sidecar, no CDN; no Redoc:
     # its page loads Google Fonts).
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]

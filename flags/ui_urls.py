@@ -1,27 +1,31 @@
-from django.urls import path
+from django.urls import path, register_converter
+
+from flagsite.converters import KeyConverter
 
 from .views import audit, dashboard, environments, flag, history, rules, segments, toggle, tryit
 from .views import users as users_views
 
+register_converter(KeyConverter, "key")
+
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
     path("flags/new/", flag.flag_new, name="flag_new"),
-    path("flags/<str:key>/", flag.flag_detail, name="flag_detail"),
-    path("flags/<str:key>/settings/", flag.flag_settings, name="flag_settings"),
-    path("flags/<str:key>/history/", history.flag_history, name="flag_history"),
-    path("flags/<str:key>/activity/", history.flag_activity, name="flag_activity"),
-    path("flags/<str:key>/try/", tryit.try_it, name="flag_try"),
-    path("flags/<str:key>/env/<str:env>/toggle/", toggle.toggle, name="flag_toggle"),
-    path("flags/<str:key>/env/<str:env>/targeting/", rules.targeting_editor, name="targeting"),
+    path("flags/<key:key>/", flag.flag_detail, name="flag_detail"),
+    path("flags/<key:key>/settings/", flag.flag_settings, name="flag_settings"),
+    path("flags/<key:key>/history/", history.flag_history, name="flag_history"),
+    path("flags/<key:key>/activity/", history.flag_activity, name="flag_activity"),
+    path("flags/<key:key>/try/", tryit.try_it, name="flag_try"),
+    path("flags/<key:key>/env/<key:env>/toggle/", toggle.toggle, name="flag_toggle"),
+    path("flags/<key:key>/env/<key:env>/targeting/", rules.targeting_editor, name="targeting"),
     path(
-        "flags/<str:key>/env/<str:env>/targeting/save/",
+        "flags/<key:key>/env/<key:env>/targeting/save/",
         rules.targeting_save,
         name="targeting_save",
     ),
     path("versions/<int:version_id>/rollback/", history.version_rollback, name="version_rollback"),
     path("segments/", segments.segment_list, name="segments"),
     path("segments/new/", segments.segment_new, name="segment_new"),
-    path("segments/<str:key>/", segments.segment_detail, name="segment_detail"),
+    path("segments/<key:key>/", segments.segment_detail, name="segment_detail"),
     path("environments/", environments.environments, name="environments"),
     path("environments/new/", environments.environment_new, name="environment_new"),
     path("keys/new/", environments.api_key_new, name="api_key_new"),

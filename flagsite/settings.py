@@ -12,6 +12,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from flagsite.env import database_from_url, env_bool, env_int, env_list, env_str
+from flagsite.security import DEFAULT_POLICY as DEFAULT_CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("FLAGSITE_VAR_DIR", str(BASE_DIR / "var")))
@@ -50,6 +51,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "delivery.cors.DeliveryCorsMiddleware",  # the one CORS policy (delivery endpoints only)
     "django.middleware.security.SecurityMiddleware",
+    "flagsite.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -113,12 +115,15 @@ else:
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL or "filesystem://"
 if CELERY_BROKER_URL == "filesystem://":
     _broker_dir = VAR_DIR / "celery-broker"
-    (_broker_dir / "queue").mkdir(parents=True, exist_ok=True)
-    (_broker_dir / "processed").mkdir(parents=True, exist_ok=True)
+    for _folder in ("queue", "processed", "control"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
+    # Every folder explicit: kombu's default for the exchange table is `control/` in the
+    # working directory, and all runtime files belong under FLAGSITE_VAR_DIR.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 CELERY_TASK_IGNORE_RESULT = True
@@ -139,6 +144,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Sign-in throttling (flagsite/login.py, docs/security.md): failed passwords per (account,
+# caller IP) and per caller IP within the window; over a limit, refused for the lockout.
+FLAGSITE_LOGIN_FAILURES_PER_ACCOUNT_IP = env_int("FLAGSITE_LOGIN_FAILURES_PER_ACCOUNT_IP", 5)
+FLAGSITE_LOGIN_FAILURES_PER_IP = env_int("FLAGSITE_LOGIN_FAILURES_PER_IP", 20)
+FLAGSITE_LOGIN_WINDOW_SECONDS = env_int("FLAGSITE_LOGIN_WINDOW_SECONDS", 900)
+FLAGSITE_LOGIN_LOCKOUT_SECONDS = env_int("FLAGSITE_LOGIN_LOCKOUT_SECONDS", 900)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -214,13 +225,33 @@ FLAGSITE_API_KEY_NEGATIVE_SECONDS = float(env_str("FLAGSITE_API_KEY_NEGATIVE_SEC
 # The ruleset and events endpoints (server keys) never answer other origins (delivery/cors.py).
 FLAGSITE_CORS_ALLOWED_ORIGINS = env_list("FLAGSITE_CORS_ALLOWED_ORIGINS", ["*"])
 
+# Production defaults (docs/operations.md "Production settings", docs/security.md).
 SESSION_COOKIE_HTTPONLY = True
-CSRF_COOKIE_HTTPONLY = False  # htmx reads it through hx-headers on <body>
+CSRF_COOKIE_HTTPONLY = False  # the CSRF token is in <body hx-headers>; the cookie holds no secret
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-if not DEBUG:
-    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
-    CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
+# HTTPS: on whenever DEBUG is off. FLAGSITE_HTTPS=false is for plain-HTTP labs only: cookies
+# without Secure, no HSTS, no redirect to https.
+FLAGSITE_HTTPS = env_bool("FLAGSITE_HTTPS", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", FLAGSITE_HTTPS)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", FLAGSITE_HTTPS)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", FLAGSITE_HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if FLAGSITE_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Preloading is a decision for the whole registrable domain (and hard to undo), not for one
+# service on a subdomain: not a deployment warning here.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+# Behind a TLS-terminating proxy: the header it sets, e.g. X-Forwarded-Proto. Set it only if the
+# proxy always overwrites that header (a client must not be able to claim https).
+_proxy_ssl_header = env_str("FLAGSITE_PROXY_SSL_HEADER")
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+# Content-Security-Policy (flagsite/security.py); FLAGSITE_CSP replaces the whole policy ("" turns
+# it off), FLAGSITE_CSP_REPORT_ONLY=true sends it as Content-Security-Policy-Report-Only.
+FLAGSITE_CSP = env_str("FLAGSITE_CSP", DEFAULT_CSP)
+FLAGSITE_CSP_REPORT_ONLY = env_bool("FLAGSITE_CSP_REPORT_ONLY", False)
 
 LOGGING = {
     "version": 1,

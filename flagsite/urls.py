@@ -2,8 +2,13 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from flagsite.login import LoginView, ThrottledAdminAuthenticationForm
+
+# The admin's login is throttled like the UI's (flagsite/login.py).
+admin.site.login_form = ThrottledAdminAuthenticationForm
+
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("django-admin/", admin.site.urls),
     path("", include("delivery.urls")),

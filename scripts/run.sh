@@ -7,7 +7,7 @@ export DEBUG="${DEBUG:-true}"
 PORT="${PORT:-8000}"
 HOST="${HOST:-127.0.0.1}"
 
-if [[ -n "${DATABASE_URL:-}" ]]; then db="PostgreSQL (DATABASE_URL)"; else db="SQLite (var/flagsite.sqlite3)"; fi
+if [[ -n "${DATABASE_URL:-}" ]]; then db="PostgreSQL (DATABASE_URL)"; else db="SQLite (${FLAGSITE_VAR_DIR:-var}/flagsite.sqlite3)"; fi
 if [[ -n "${REDIS_URL:-}" ]]; then cache="Redis (REDIS_URL)"; else cache="in-process cache, filesystem broker"; fi
 echo "==> database: $db; cache/broker: $cache"
 echo "==> migrating"
@@ -24,8 +24,8 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 echo "==> starting the Celery worker with beat"
-$BIN/celery -A flagsite worker --beat --loglevel=warning --concurrency=1 \
-  --schedule var/celerybeat-schedule &
+# Runtime files (beat's schedule, the filesystem broker) go under FLAGSITE_VAR_DIR (settings).
+$BIN/celery -A flagsite worker --beat --loglevel=warning --concurrency=1 &
 pids+=($!)
 echo "==> starting the web server"
 $BIN/python manage.py runserver "$HOST:$PORT" --noreload &

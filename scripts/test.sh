@@ -6,5 +6,8 @@ cd "$(dirname "$0")/.."
 export SECRET_KEY="${SECRET_KEY:-test-only-secret-key}"
 export DEBUG="${DEBUG:-false}"
 export FLAGSITE_VAR_DIR="${FLAGSITE_VAR_DIR:-$PWD/var/test}"
+# The production settings (Secure cookies, HSTS, the CSP), except the redirect to https: the
+# test servers speak plain HTTP on localhost (where browsers accept Secure cookies).
+export SECURE_SSL_REDIRECT="${SECURE_SSL_REDIRECT:-false}"
 mkdir -p test-output
 exec .venv/bin/python -m pytest "$@"

@@ -37,13 +37,38 @@ def browser() -> Iterator[Any]:
         instance.close()
 
 
+# Every page reports Content-Security-Policy violations to Python (the binding outlives
+# navigations; an init script is not subject to the page's CSP).
+_REPORT_CSP = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__flagsiteCspViolation(
+    [e.violatedDirective, e.blockedURI || "inline", e.sourceFile + ":" + e.lineNumber,
+     e.documentURI].join(" | "));
+});
+"""
+
+
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
+    """A fresh tab. The test fails if any page it shows violates its Content-Security-Policy
+    (the live server sends the production policy, flagsite/security.py)."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     context.set_default_timeout(10_000)
+    violations: list[str] = []
+    context.expose_binding("__flagsiteCspViolation", lambda _source, text: violations.append(text))
+    context.add_init_script(_REPORT_CSP)
     tab = context.new_page()
+
+    def on_console(message: Any) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            violations.append(message.text)
+
+    tab.on("console", on_console)
+    tab.csp_violations = violations
     yield tab
     context.close()
+    if violations:
+        pytest.fail("Content-Security-Policy violations:\n" + "\n".join(violations), False)
 
 
 def screenshot(page: Any, name: str) -> Path:

@@ -77,7 +77,9 @@ def feedback_export(request: HttpRequest) -> StreamingHttpResponse:
         def write(self, value: str) -> str:
             return value
 
-    writer = csv.writer(Echo())
+    # Every field quoted: a comment like `fine;=1+1` must not split into a formula cell in a
+    # locale whose spreadsheet splits on `;` (leading = + - @ are neutralised in _cell too).
+    writer = csv.writer(Echo(), quoting=csv.QUOTE_ALL)
     lines = (writer.writerow(row) for row in feedback_csv_rows(feedback_search(filters)))
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")

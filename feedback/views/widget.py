@@ -14,22 +14,35 @@ from django.views.decorators.http import require_GET
 from delivery.models import ApiKey
 from flagsite.rendering import page
 
-WIDGET_JS = Path(settings.BASE_DIR) / "static" / "feedback" / "widget.js"
+WIDGET_DIR = Path(settings.BASE_DIR) / "static" / "feedback"
+WIDGET_JS = WIDGET_DIR / "widget.js"
+# The widget's default styles: a stylesheet next to the script (no inline <style>, so a host
+# page's Content-Security-Policy needs no 'unsafe-inline').
+WIDGET_CSS = WIDGET_DIR / "widget.css"
 
 
 @cache
-def _widget_source() -> bytes:
-    return WIDGET_JS.read_bytes()
+def _widget_source(path: Path) -> bytes:
+    return path.read_bytes()
 
 
-@require_GET
-def widget_js(request: HttpRequest) -> HttpResponse:
-    source = WIDGET_JS.read_bytes() if settings.DEBUG else _widget_source()
-    response = HttpResponse(source, content_type="text/javascript; charset=utf-8")
+def _widget_file(path: Path, content_type: str) -> HttpResponse:
+    source = path.read_bytes() if settings.DEBUG else _widget_source(path)
+    response = HttpResponse(source, content_type=content_type)
     response["Cache-Control"] = "public, max-age=300"
     response["Access-Control-Allow-Origin"] = "*"
     response["Cross-Origin-Resource-Policy"] = "cross-origin"
     return response
+
+
+@require_GET
+def widget_js(request: HttpRequest) -> HttpResponse:
+    return _widget_file(WIDGET_JS, "text/javascript; charset=utf-8")
+
+
+@require_GET
+def widget_css(request: HttpRequest) -> HttpResponse:
+    return _widget_file(WIDGET_CSS, "text/css; charset=utf-8")
 
 
 def _demo_key() -> str:

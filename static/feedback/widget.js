@@ -6,7 +6,11 @@
  * Optional attributes: data-target="CSS selector" (where to render; default: right after the
  * script tag), data-endpoint (default: the script's origin + /api/v1/feedback), data-no-style
  * (skip the default styles). From code: FlagsiteFeedback.mount(element, {key, conversation,
- * request, user, endpoint}).
+ * request, user, endpoint, stylesheet}).
+ *
+ * Content-Security-Policy of the host page: the widget needs script-src and style-src for the
+ * flagsite origin (it loads widget.css from next to widget.js, no inline style) and
+ * connect-src for the feedback endpoint. See docs/security.md.
  *
  * Styling: plain class names (.fs-feedback, .fs-feedback__button, .fs-feedback__form, ...) and
  * CSS custom properties read with fallbacks (--fs-feedback-accent, --fs-feedback-border,
@@ -37,26 +41,11 @@
   var ICON_DOWN =
     '<svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" focusable="false">' +
     '<path fill="currentColor" d="M22 3h-4v12h4V3zM2 14a2 2 0 0 0 2 2h6.3l-1 4.6v.3c0 .4.2.8.4 1.1l1.1 1 6.6-6.6c.4-.4.6-.9.6-1.4V5a2 2 0 0 0-2-2H7c-.8 0-1.5.5-1.8 1.2l-3 7.1c-.1.2-.2.5-.2.7v2z"/></svg>';
-  var STYLES =
-    ":where(.fs-feedback){display:flex;flex-wrap:wrap;align-items:center;gap:.5rem;margin:.5rem 0;" +
-    "font:var(--fs-feedback-font,inherit);color:inherit}" +
-    ":where(.fs-feedback__prompt){color:var(--fs-feedback-muted,#64748b);font-size:.875em}" +
-    ":where(.fs-feedback__button){display:inline-flex;align-items:center;gap:.25rem;padding:.3rem .55rem;" +
-    "border:1px solid var(--fs-feedback-border,#cbd5e1);border-radius:var(--fs-feedback-radius,6px);" +
-    "background:var(--fs-feedback-bg,transparent);color:inherit;font:inherit;cursor:pointer}" +
-    ":where(.fs-feedback__button[aria-pressed=true]){border-color:var(--fs-feedback-accent,#2563eb);" +
-    "color:var(--fs-feedback-accent,#2563eb);background:color-mix(in srgb,var(--fs-feedback-accent,#2563eb) 10%,transparent)}" +
-    ":where(.fs-feedback__button:focus-visible,.fs-feedback__form :focus-visible){outline:2px solid var(--fs-feedback-accent,#2563eb);outline-offset:2px}" +
-    ":where(.fs-feedback__form){flex-basis:100%;display:grid;gap:.5rem;padding:.75rem;" +
-    "border:1px solid var(--fs-feedback-border,#cbd5e1);border-radius:var(--fs-feedback-radius,6px)}" +
-    ":where(.fs-feedback__form[hidden]){display:none}" +
-    ":where(.fs-feedback__form fieldset){border:0;margin:0;padding:0;display:flex;flex-wrap:wrap;gap:.25rem .75rem}" +
-    ":where(.fs-feedback__form legend){font-weight:600;margin-bottom:.25rem;padding:0}" +
-    ":where(.fs-feedback__form textarea){width:100%;box-sizing:border-box;min-height:4em;font:inherit}" +
-    ":where(.fs-feedback__actions){display:flex;gap:.5rem}" +
-    ":where(.fs-feedback__submit){background:var(--fs-feedback-accent,#2563eb);color:#fff;border-color:transparent}" +
-    ":where(.fs-feedback__status){flex-basis:100%;margin:0;font-size:.875em;color:var(--fs-feedback-muted,#64748b)}" +
-    ":where(.fs-feedback__sr){position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}";
+  // Where the default styles come from: widget.css next to this script (a stylesheet, not an
+  // inline <style>, so that host pages with a strict Content-Security-Policy need no
+  // 'unsafe-inline'). Read now: document.currentScript is only set while the script first runs.
+  var SELF = document.currentScript;
+  var STYLESHEET = SELF && SELF.src ? SELF.src.replace(/widget\.js([?#].*)?$/, "widget.css") : "";
 
   if (window.FlagsiteFeedback) {
     window.FlagsiteFeedback.mountScript(document.currentScript);
@@ -180,12 +169,13 @@
   // ---- the widget ----------------------------------------------------------------------------
   var counter = 0;
 
-  function injectStyles() {
-    if (document.getElementById("fs-feedback-styles")) return;
-    var style = document.createElement("style");
-    style.id = "fs-feedback-styles";
-    style.textContent = STYLES;
-    (document.head || document.documentElement).appendChild(style);
+  function injectStyles(href) {
+    if (!href || document.getElementById("fs-feedback-styles")) return;
+    var link = document.createElement("link");
+    link.id = "fs-feedback-styles";
+    link.rel = "stylesheet";
+    link.href = href;
+    (document.head || document.documentElement).appendChild(link);
   }
 
   function el(tag, attrs, html) {
@@ -197,7 +187,7 @@
 
   function mount(target, options) {
     if (!target || !options || !options.key) throw new Error("FlagsiteFeedback.mount(element, {key, ...})");
-    if (!options.noStyle) injectStyles();
+    if (!options.noStyle) injectStyles(options.stylesheet || STYLESHEET);
     var n = ++counter;
     var endpoint = options.endpoint || "/api/v1/feedback";
     var voteKey = VOTE_PREFIX + (options.conversation || "") + "|" + (options.request || "");

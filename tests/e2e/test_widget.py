@@ -95,15 +95,17 @@ def test_the_widget_works_from_the_keyboard(
 
 
 @pytest.fixture
-def host_page() -> Iterator[Callable[[str], str]]:
+def host_page() -> Iterator[Callable[..., str]]:
     """Serve one HTML page from http://127.0.0.1:<port>/ (flagsite runs on localhost: another
     origin, so the widget's requests are cross-origin with a CORS preflight)."""
-    pages: list[bytes] = []
+    pages: list[tuple[bytes, str]] = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            body = pages[-1]
+            body, csp = pages[-1]
             self.send_response(200)
+            if csp:
+                self.send_header("Content-Security-Policy", csp)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -116,8 +118,8 @@ def host_page() -> Iterator[Callable[[str], str]]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
 
-    def serve(html: str) -> str:
-        pages.append(html.encode())
+    def serve(html: str, csp: str = "") -> str:
+        pages.append((html.encode(), csp))
         return f"http://127.0.0.1:{server.server_address[1]}/"
 
     yield serve
@@ -175,3 +177,29 @@ def test_cross_origin_offline_retry_stores_the_vote_once(
     page.get_by_text("we already have your vote").wait_for()
     assert Feedback.objects.count() == 1
     screenshot(page, "feedback-widget-cross-origin")
+
+
+STRICT_HOST_PAGE = """<!doctype html><html lang="en"><head><title>Strict chat</title></head><body>
+<p>Assistant: the answer is 42.</p>
+<script src="{server}/feedback/widget.js" data-key="{key}" data-conversation="strict-conv"
+        data-request="strict-req"></script>
+</body></html>"""
+
+
+def test_the_widget_works_under_the_documented_host_csp(
+    page: Any, live_server: Any, keys: Keys, host_page: Any
+) -> None:
+    # Given a customer's page whose Content-Security-Policy allows only what docs/security.md
+    # lists for the widget: script, style and connect to the flagsite origin, nothing inline
+    origin = live_server.url
+    csp = f"default-src 'none'; script-src {origin}; style-src {origin}; connect-src {origin}"
+    page.goto(host_page(STRICT_HOST_PAGE.format(server=origin, key=keys.client), csp=csp))
+    up = page.get_by_role("button", name="Helpful", exact=True)
+    # When the user votes
+    up.click()
+    page.get_by_text("Thanks for your feedback!").wait_for()
+    # Then the vote is stored, the widget has its default styles (from widget.css), and the page
+    # saw no violation (the page fixture fails the test on any).
+    assert _wait_for(lambda: Feedback.objects.filter(request_id="strict-req").exists())
+    assert up.evaluate("el => getComputedStyle(el).borderTopLeftRadius") == "6px"
+    assert page.csp_violations == []

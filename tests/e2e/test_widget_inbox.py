@@ -57,10 +57,10 @@ def test_an_editor_triages_feedback_in_the_inbox(
     # then htmx swaps the row in place and the database has the triaged category.
     page.get_by_text("user said Formatting").wait_for()
     # and the category chart is redrawn for the same filters, without a reload.
-    page.wait_for_function(
-        "document.querySelector('#fb-chart text[data-category=\\'hallucination\\']')"
-        ".textContent.trim() === '1'"
-    )
+    # (expect() polls without eval, which the page's Content-Security-Policy refuses.)
+    from playwright.sync_api import expect
+
+    expect(chart.locator('text[data-category="hallucination"]')).to_have_text("1")
     assert chart.locator('text[data-category="formatting"]').text_content().strip() == "0"
     page.get_by_role("button", name="Mark resolved: feedback fb-1").click()
     page.get_by_role("button", name="Reopen: feedback fb-1").wait_for()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -306,6 +307,42 @@ def test_csv_export_follows_the_filters(client: Client, viewer_user: Any, inbox_
     assert by_id["fb-b"]["model"] == "gpt-4-turbo"
     # Formulas stay text in spreadsheets.
     assert by_id["fb-a"]["comment"].startswith("'=")
+
+
+@pytest.mark.parametrize(
+    ("comment", "exported"),
+    [
+        ("fine;=1+1", "fine;=1+1"),
+        ("fine,=1+1", "fine,=1+1"),
+        ("=1+1", "'=1+1"),
+        ("+1", "'+1"),
+        ("-1", "'-1"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+    ],
+)
+def test_csv_export_quotes_every_field_and_neutralises_formulas(
+    client: Client, viewer_user: Any, inbox_data: dict, comment: str, exported: str
+) -> None:
+    # Given a comment that a spreadsheet in a `;` or `,` locale could read as a formula
+    Feedback.objects.filter(event_id="fb-a").update(comment=comment)
+    client.force_login(viewer_user)
+    # When the inbox is exported
+    response = client.get("/feedback/export.csv", {"type": "thumbs_down"})
+    content = b"".join(response.streaming_content).decode()
+    # Then every field of every line is quoted, whatever the delimiter a reader splits on
+    for line in csv.reader(io.StringIO(content)):
+        assert line
+    raw_lines = [line for line in content.split("\r\n") if line and "fb-" in line]
+    assert raw_lines
+    quoted = re.compile(r'"(?:[^"]|"")*"(?:,"(?:[^"]|"")*")*')
+    for raw in raw_lines:
+        assert quoted.fullmatch(raw), raw
+    # and the comment comes back intact apart from the leading quote that keeps it text.
+    rows = {r["id"]: r for r in csv.DictReader(io.StringIO(content))}
+    assert rows["fb-a"]["comment"] == exported
+    assert f'"{exported}"' in content
 
 
 @pytest.mark.django_db

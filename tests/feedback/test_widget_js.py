@@ -23,6 +23,17 @@ def test_the_script_is_served_to_any_origin(client: Client) -> None:
     assert "import " not in source and "cdn" not in source.lower()
 
 
+def test_the_styles_are_a_stylesheet_served_to_any_origin(client: Client) -> None:
+    # A stylesheet, not an inline <style>: host pages with a strict CSP need no 'unsafe-inline'.
+    response = client.get("/feedback/widget.css")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/css")
+    assert response["Access-Control-Allow-Origin"] == "*"
+    assert ":where(.fs-feedback__button)" in response.content.decode()
+    script = client.get("/feedback/widget.js").content.decode()
+    assert 'createElement("style")' not in script and "widget.css" in script
+
+
 def test_only_get(client: Client) -> None:
     assert client.post("/feedback/widget.js").status_code == 405
 
