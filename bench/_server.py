@@ -68,7 +68,7 @@ def manage(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
 
 def database_prepare(env: dict[str, str]) -> None:
     manage(env, "migrate", "--no-input", "-v", "0")
-    manage(env, "demo_data")
+    manage(env, "demo_data", "--i-know-this-is-not-production")  # DEBUG is off here
     # A new database: rulesets cached for an earlier one (same versions, other content) must go,
     # as after restoring a backup (docs/operations.md).
     manage(env, "shell", "-c", "from django.core.cache import cache; cache.clear()")

@@ -1,12 +1,15 @@
-"""API keys in Django's admin (superusers only, see flags/admin.py): the hash is read-only."""
+"""API keys in Django's admin (superusers only, see flags/admin.py): read-only, like every
+flagsite model there. Keys are created and revoked by delivery.keys (audited), in the UI."""
 
 from django.contrib import admin
+
+from flags.admin import ReadOnlyAdmin
 
 from .models import ApiKey
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(ReadOnlyAdmin):
     list_display = (
         "name",
         "environment",
@@ -16,4 +19,4 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "last_used_at",
         "revoked_at",
     )
-    readonly_fields = ("key_hash", "hint")
+    exclude = ("key_hash",)

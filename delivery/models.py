@@ -53,3 +53,31 @@ class ApiKey(models.Model):
     @classmethod
     def generate(cls, kind: str) -> str:
         return cls.PREFIXES[cls.Kind(kind)] + secrets.token_urlsafe(32)
+
+
+class EvaluationCount(models.Model):
+    """How often server-side evaluation (evaluate, OFREP) served a variant, per hour.
+
+    Written only by `delivery.exposures` (batched upserts that add to `count`), read by the flag
+    page's usage view together with the exposure events SDKs send (feedback.Exposure)."""
+
+    environment = models.ForeignKey("flags.Environment", on_delete=models.CASCADE, related_name="+")
+    flag_key = models.CharField(max_length=128)
+    variant_key = models.CharField(max_length=128)
+    # The start of the hour (UTC) the evaluations fell in.
+    hour = models.DateTimeField()
+    count = models.BigIntegerField(default=0)
+    # The latest evaluation counted in this row.
+    last_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["environment", "flag_key", "variant_key", "hour"],
+                name="evaluationcount_unique_bucket",
+            )
+        ]
+        indexes = [models.Index(fields=["flag_key", "hour"], name="evaluationcount_flag_hour")]
+
+    def __str__(self) -> str:
+        return f"{self.flag_key}={self.variant_key} {self.hour:%Y-%m-%d %H}h: {self.count}"

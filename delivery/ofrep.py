@@ -37,6 +37,7 @@ from .common import (
     not_modified,
     ruleset_for,
 )
+from .exposures import exposure_record, exposures_record
 from .models import ApiKey
 
 PARSE_ERROR = "PARSE_ERROR"
@@ -124,6 +125,7 @@ class OfrepFlagView(_OfrepView):
             context,
             with_rules=principal.kind == ApiKey.Kind.SERVER,
         )
+        exposure_record(principal.environment_id, key, item.get("variant"), context.get("key"))
         return json_response(_dumps(item), status=status)
 
 
@@ -153,6 +155,11 @@ class OfrepBulkView(_OfrepView):
             flag_result(published, key, context, with_rules=with_rules)[1]
             for key in published.compiled
         ]
+        exposures_record(
+            principal.environment_id,
+            ((i["key"], i.get("variant")) for i in items),
+            context.get("key"),
+        )
         body = _dumps({"flags": items})
         etag = etag_for(body)
         if etag_matches(request, etag):

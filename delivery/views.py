@@ -36,6 +36,7 @@ from .common import (
     not_modified,
     ruleset_for,
 )
+from .exposures import exposures_record
 from .limits import key_limit_wait
 from .models import ApiKey
 
@@ -99,6 +100,10 @@ class RulesetView(_DeliveryView):
         return json_response(published.body, etag=published.etag)
 
 
+def _served(results: dict[str, Any]) -> Any:
+    return ((key, ev.variant) for key, ev in results.items())
+
+
 def evaluation_body(results: dict[str, Any], *, with_rules: bool) -> bytes:
     flags: dict[str, dict[str, Any]] = {}
     for key, ev in results.items():
@@ -154,6 +159,7 @@ class EvaluateView(_DeliveryView):
             results = evaluate_all(ruleset, context)
         else:
             results = {key: evaluate(ruleset, key, context) for key in keys}
+        exposures_record(principal.environment_id, _served(results), context.get("key"))
         body = evaluation_body(results, with_rules=principal.kind == ApiKey.Kind.SERVER)
         etag = etag_for(body)
         if etag_matches(request, etag):

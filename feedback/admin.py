@@ -1,16 +1,21 @@
+"""Read-only, like flags/admin.py: every model here has its own write path (ingest for events,
+the inbox's triage, the prices page) that validates and audits; the admin only shows."""
+
 from django.contrib import admin
+
+from flags.admin import ReadOnlyAdmin
 
 from .models import Exposure, Feedback, ImplicitSignal, LlmCall, ModelPrice
 
 
 @admin.register(ModelPrice)
-class ModelPriceAdmin(admin.ModelAdmin):
+class ModelPriceAdmin(ReadOnlyAdmin):
     list_display = ["model", "input_per_million", "output_per_million", "effective_from"]
     list_filter = ["model"]
 
 
 @admin.register(Feedback)
-class FeedbackAdmin(admin.ModelAdmin):
+class FeedbackAdmin(ReadOnlyAdmin):
     list_display = ["event_id", "environment", "type", "category", "triage_category", "timestamp"]
     list_filter = ["environment", "type", "category", "triage_category"]
     search_fields = ["event_id", "conversation_id", "request_id", "comment"]
@@ -18,7 +23,7 @@ class FeedbackAdmin(admin.ModelAdmin):
 
 
 @admin.register(LlmCall)
-class LlmCallAdmin(admin.ModelAdmin):
+class LlmCallAdmin(ReadOnlyAdmin):
     list_display = ["event_id", "environment", "model", "prompt_tokens", "cost_usd", "timestamp"]
     list_filter = ["environment", "model"]
     search_fields = ["event_id", "request_id", "conversation_id"]
@@ -26,14 +31,14 @@ class LlmCallAdmin(admin.ModelAdmin):
 
 
 @admin.register(Exposure)
-class ExposureAdmin(admin.ModelAdmin):
+class ExposureAdmin(ReadOnlyAdmin):
     list_display = ["event_id", "environment", "flag_key", "variant_key", "user_key", "timestamp"]
     list_filter = ["environment", "flag_key"]
     show_full_result_count = False
 
 
 @admin.register(ImplicitSignal)
-class ImplicitSignalAdmin(admin.ModelAdmin):
+class ImplicitSignalAdmin(ReadOnlyAdmin):
     list_display = ["event_id", "environment", "signal", "value", "conversation_id", "timestamp"]
     list_filter = ["environment", "signal"]
     show_full_result_count = False

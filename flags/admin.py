@@ -1,4 +1,10 @@
-"""Django's admin: a back door for superusers, not the product UI. History stays read-only."""
+"""Django's admin: a read-only window for superusers, not a way to change anything.
+
+Every flagsite model here has its own write path that validates, versions, audits and publishes
+(flags.changes, delivery.keys, the users and tokens views). A save in the admin would skip all of it
+and ship unnoticed with the next unrelated publish, so the admin only lists and shows; change
+things in the product UI, the management API or a script that calls flags.changes.
+"""
 
 from django.contrib import admin
 
@@ -19,31 +25,9 @@ admin.site.has_permission = lambda request: bool(  # type: ignore[method-assign]
 )
 
 
-@admin.register(Environment)
-class EnvironmentAdmin(admin.ModelAdmin):
-    list_display = ("key", "name", "is_production", "ruleset_version")
-
-
-@admin.register(Flag)
-class FlagAdmin(admin.ModelAdmin):
-    list_display = ("key", "name", "kind", "lifecycle", "version", "updated_at")
-    search_fields = ("key", "name")
-    list_filter = ("kind", "lifecycle")
-
-
-@admin.register(FlagConfig)
-class FlagConfigAdmin(admin.ModelAdmin):
-    list_display = ("flag", "environment", "enabled", "version", "updated_at")
-    list_filter = ("environment", "enabled")
-
-
-@admin.register(Segment)
-class SegmentAdmin(admin.ModelAdmin):
-    list_display = ("key", "name", "percentage", "version")
-    search_fields = ("key", "name")
-
-
 class ReadOnlyAdmin(admin.ModelAdmin):
+    """Lists and detail pages only: no add, change or delete (nor their bulk actions)."""
+
     def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
 
@@ -52,6 +36,30 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
+
+
+@admin.register(Environment)
+class EnvironmentAdmin(ReadOnlyAdmin):
+    list_display = ("key", "name", "is_production", "ruleset_version")
+
+
+@admin.register(Flag)
+class FlagAdmin(ReadOnlyAdmin):
+    list_display = ("key", "name", "kind", "lifecycle", "version", "updated_at")
+    search_fields = ("key", "name")
+    list_filter = ("kind", "lifecycle")
+
+
+@admin.register(FlagConfig)
+class FlagConfigAdmin(ReadOnlyAdmin):
+    list_display = ("flag", "environment", "enabled", "version", "updated_at")
+    list_filter = ("environment", "enabled")
+
+
+@admin.register(Segment)
+class SegmentAdmin(ReadOnlyAdmin):
+    list_display = ("key", "name", "percentage", "version")
+    search_fields = ("key", "name")
 
 
 @admin.register(Version)
@@ -67,11 +75,11 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(UserProfile)
-class UserProfileAdmin(admin.ModelAdmin):
+class UserProfileAdmin(ReadOnlyAdmin):
     list_display = ("user", "role")
 
 
 @admin.register(PersonalToken)
-class PersonalTokenAdmin(admin.ModelAdmin):
+class PersonalTokenAdmin(ReadOnlyAdmin):
     list_display = ("name", "user", "hint", "created_at", "last_used_at", "revoked_at")
-    readonly_fields = ("token_hash", "hint")
+    exclude = ("token_hash",)

@@ -17,7 +17,8 @@ import secrets
 from typing import Any
 
 from django import forms
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, password_validation
+from django.utils.functional import lazy
 
 from .models import Environment, FlagKind, Role
 
@@ -394,7 +395,12 @@ class RoleForm(forms.Form):
 
 class UserCreateForm(forms.Form):
     username = forms.CharField(max_length=150)
-    password = forms.CharField(widget=forms.PasswordInput, min_length=8)
+    password = forms.CharField(
+        widget=forms.PasswordInput,
+        help_text=lazy(
+            lambda: " ".join(password_validation.password_validators_help_texts()), str
+        )(),
+    )
     role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)
 
     def clean_username(self) -> str:
@@ -402,6 +408,19 @@ class UserCreateForm(forms.Form):
         if get_user_model().objects.filter(username=username).exists():
             raise forms.ValidationError("That username is taken.")
         return username
+
+    def clean(self) -> dict[str, Any]:
+        """Django's password validators (AUTH_PASSWORD_VALIDATORS), as its own forms run them:
+        each refusal shows on the password field."""
+        data = super().clean() or {}
+        password = data.get("password")
+        if password:
+            user = get_user_model()(username=data.get("username", ""))
+            try:
+                password_validation.validate_password(password, user)
+            except forms.ValidationError as exc:
+                self.add_error("password", exc)
+        return data
 
 
 class AuditFilterForm(forms.Form):

@@ -3,6 +3,7 @@ from django.urls import path, register_converter
 from flagsite.converters import KeyConverter
 
 from .views import audit, dashboard, environments, flag, history, rules, segments, toggle, tryit
+from .views import usage as usage_views
 from .views import users as users_views
 
 register_converter(KeyConverter, "key")
@@ -14,6 +15,7 @@ urlpatterns = [
     path("flags/<key:key>/settings/", flag.flag_settings, name="flag_settings"),
     path("flags/<key:key>/history/", history.flag_history, name="flag_history"),
     path("flags/<key:key>/activity/", history.flag_activity, name="flag_activity"),
+    path("flags/<key:key>/usage/", usage_views.flag_usage_view, name="flag_usage"),
     path("flags/<key:key>/try/", tryit.try_it, name="flag_try"),
     path("flags/<key:key>/env/<key:env>/toggle/", toggle.toggle, name="flag_toggle"),
     path("flags/<key:key>/env/<key:env>/targeting/", rules.targeting_editor, name="targeting"),

@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django_htmx.middleware import HtmxDetails
 
-from flags.permissions import access_for
+from flags.policy import access_for
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -30,3 +30,9 @@ def page(
     ctx = {"access": access_for(request.user), **(context or {})}
     name = partial if partial and getattr(request, "htmx", False) else template
     return render(request, name, ctx, status=status)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler403: Django's own renders 403.html without `access`, so the header called every
+    refused user a viewer. Rendered like every page, with the refusal's message."""
+    return page(request, "403.html", {"exception": str(exception or "")}, status=403)

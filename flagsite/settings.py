@@ -208,6 +208,15 @@ FLAGSITE_TRUSTED_PROXY_COUNT = env_int(
     "FLAGSITE_TRUSTED_PROXY_COUNT", env_int("FEEDBACK_PROXY_COUNT", 0)
 )
 
+# The exposure recorder (delivery/exposures.py): server-side evaluations are counted in memory
+# and flushed every N seconds (0: no background thread; call exposures_flush yourself), or
+# sooner once this many requests' evaluations are pending.
+FLAGSITE_EXPOSURE_FLUSH_SECONDS = float(env_str("FLAGSITE_EXPOSURE_FLUSH_SECONDS", "5"))
+FLAGSITE_EXPOSURE_FLUSH_MAX_COUNTS = env_int("FLAGSITE_EXPOSURE_FLUSH_MAX_COUNTS", 10_000)
+# A flag nobody evaluated (SDK exposures or server-side) for this many days is listed as unused
+# on the dashboard and counts as stale (docs/ui.md).
+FLAGSITE_STALE_EVALUATION_DAYS = env_int("FLAGSITE_STALE_EVALUATION_DAYS", 30)
+
 # Feedback and telemetry ingestion (docs/feedback.md).
 # The public feedback endpoint: requests per minute per caller IP, and per key (a ceiling sized
 # for every browser of an app: 1,000 feedbacks/s). 0 disables.

@@ -16,3 +16,6 @@ urlpatterns = [
     path("", include("feedback.urls")),
     path("", include("experiments.urls")),
 ]
+
+# The 403 page shows the user's real role in the header (flagsite.rendering.page adds it).
+handler403 = "flagsite.rendering.permission_denied"

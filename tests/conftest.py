@@ -61,6 +61,7 @@ def _fresh_ruleset_copies() -> Any:
         return
     from django.core.cache import cache
 
+    from delivery.exposures import exposures_flusher_stop, exposures_reset
     from delivery.ratelimit import rate_limit_reset
     from flags import publish
     from flags.publish import ruleset_forget_local
@@ -69,6 +70,11 @@ def _fresh_ruleset_copies() -> Any:
     # connection) cannot see: load new versions on the request thread, except where a test
     # turns it on to test it (with committed data).
     publish.BACKGROUND_LOAD = False
+    # Tests flush the exposure recorder themselves: no background thread writing into a test's
+    # database from another connection.
+    settings.FLAGSITE_EXPOSURE_FLUSH_SECONDS = 0
+    exposures_flusher_stop()
+    exposures_reset()
     ruleset_forget_local()
     rate_limit_reset()
     with contextlib.suppress(Exception):  # a dead cache is some tests' subject

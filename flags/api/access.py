@@ -1,10 +1,9 @@
-"""Who may do what through the management API, and the pieces every management view shares.
+"""The pieces every management view shares.
 
-Roles (flags.models.user_role): viewers read; editors change flags and segments but nothing that
-changes what a production environment serves; admins do everything. Concretely an editor may
-not: change a production configuration, change a flag's variants or lifecycle (the values and
-presence of the flag in production), change an existing segment (production rules use it),
-create environments, or roll back any of those.
+Who may do what is decided by `flags.policy` (the same rules as the UI; the table is in
+docs/security.md): views call its `require_*` functions before parsing the body, and
+`flags.changes` checks again. Its refusals (Django's PermissionDenied) answer 403 in the usual
+error shape.
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any, cast
 
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from rest_framework import authentication, exceptions, permissions
@@ -21,23 +21,11 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from flags.changes import Actor
-from flags.models import Environment, Flag, FlagConfig, PersonalToken, Role, Segment, user_role
+from flags.models import Environment, Flag, FlagConfig, PersonalToken, Segment
 from flags.publish_commit import PENDING_MESSAGE, publish_pending
 from flags.validation import ConfigError
 
 from .auth import PersonalTokenAuthentication
-
-
-def require_write(request: Any, *, production: bool = False, what: str = "") -> None:
-    role = user_role(request.user)
-    if role is None:
-        raise exceptions.NotAuthenticated()
-    if role == Role.VIEWER:
-        raise exceptions.PermissionDenied("Viewers can read but not change anything.")
-    if production and role != Role.ADMIN:
-        raise exceptions.PermissionDenied(
-            f"Only admins may {what or 'change production environments'}."
-        )
 
 
 def actor_for(request: Any) -> Actor:
@@ -123,3 +111,9 @@ class ManagementView(APIView):
                     "environments": pending,
                 }
         return super().finalize_response(request, response, *args, **kwargs)
+
+    def handle_exception(self, exc: Exception) -> Any:
+        # flags.policy refuses with Django's PermissionDenied: keep its message, DRF's code.
+        if isinstance(exc, DjangoPermissionDenied):
+            exc = exceptions.PermissionDenied(str(exc) or None)
+        return super().handle_exception(exc)

@@ -11,7 +11,7 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from flags import changes
+from flags import changes, policy
 from flags.models import Flag, Version
 
 from . import serializers as s
@@ -23,7 +23,6 @@ from .access import (
     environment_get,
     flag_get,
     parsed,
-    require_write,
 )
 from .schema_docs import SESSION_ERRORS
 
@@ -53,7 +52,7 @@ class FlagListView(ManagementView):
     )
     def post(self, request: Request) -> Response:
         """Create a flag; it starts disabled (serving its off variant) in every environment."""
-        require_write(request)
+        policy.require_write(request.user)
         data = parsed(s.FlagCreateSerializer, request)
         with config_errors_as_400():
             flag = changes.flag_create(actor=actor_for(request), **data)
@@ -76,14 +75,12 @@ class FlagDetailView(ManagementView):
         responses={200: s.FlagSerializer, **SESSION_ERRORS},
     )
     def patch(self, request: Request, key: str) -> Response:
-        """Change the definition. Variants and lifecycle change what production serves: admins."""
+        """Change the definition. Variants and lifecycle change what production serves: admins,
+        with a comment."""
         flag = flag_get(key)
+        policy.require_write(request.user)
         data = parsed(s.FlagUpdateSerializer, request, partial=True)
-        require_write(
-            request,
-            production=bool({"variants", "lifecycle"} & set(data)),
-            what="change a flag's variants or lifecycle",
-        )
+        policy.require_flag_update(request.user, flag, data)
         comment = data.pop("comment", "")
         with config_errors_as_400():
             flag = changes.flag_update(flag=flag, actor=actor_for(request), comment=comment, **data)
@@ -106,9 +103,11 @@ class VariantsView(ManagementView):
         responses={200: s.VariantSerializer(many=True), **SESSION_ERRORS},
     )
     def put(self, request: Request, key: str) -> Response:
+        """Replace the variants. They reach production: admins, with a comment."""
         flag = flag_get(key)
+        policy.require_write(request.user)
         data = parsed(s.VariantsSerializer, request)
-        require_write(request, production=True, what="change a flag's variants")
+        policy.require_flag_update(request.user, flag, {"variants": data["variants"]})
         with config_errors_as_400():
             flag = changes.flag_update(
                 flag=flag,
@@ -137,8 +136,8 @@ class ConfigView(ManagementView):
     def patch(self, request: Request, key: str, env: str) -> Response:
         """Change how the flag is served in one environment (validated as a whole)."""
         flag, environment = flag_get(key), environment_get(env)
+        policy.require_environment(request.user, environment)
         data = parsed(s.ConfigUpdateSerializer, request, partial=True)
-        require_write(request, production=environment.is_production)
         comment = data.pop("comment", "")
         with config_errors_as_400():
             changes.flag_config_update(
@@ -169,8 +168,8 @@ class RulesView(ManagementView):
     )
     def put(self, request: Request, key: str, env: str) -> Response:
         flag, environment = flag_get(key), environment_get(env)
+        policy.require_environment(request.user, environment)
         data = parsed(s.RulesSerializer, request)
-        require_write(request, production=environment.is_production)
         with config_errors_as_400():
             config = changes.flag_config_update(
                 flag=flag,
@@ -192,8 +191,8 @@ class ToggleView(ManagementView):
     def post(self, request: Request, key: str, env: str) -> Response:
         """Turn the flag on or off in one environment."""
         flag, environment = flag_get(key), environment_get(env)
+        policy.require_environment(request.user, environment)
         data = parsed(s.ToggleSerializer, request)
-        require_write(request, production=environment.is_production)
         with config_errors_as_400():
             changes.flag_toggle(
                 flag=flag,

@@ -8,7 +8,7 @@ from rest_framework import authentication, exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from flags import changes
+from flags import changes, policy
 from flags.models import Environment, PersonalToken, Segment, Version
 
 from . import serializers as s
@@ -18,7 +18,6 @@ from .access import (
     config_errors_as_400,
     parsed,
     request_user,
-    require_write,
     segment_get,
 )
 from .schema_docs import SESSION_ERRORS
@@ -42,8 +41,8 @@ class EnvironmentListView(ManagementView):
     )
     def post(self, request: Request) -> Response:
         """Admins only. Every flag starts disabled in the new environment."""
+        policy.require_admin(request.user, "create environments")
         data = parsed(s.EnvironmentCreateSerializer, request)
-        require_write(request, production=True, what="create environments")
         with config_errors_as_400():
             env = changes.environment_create(actor=actor_for(request), **data)
         return Response(s.EnvironmentSerializer(env).data, status=status.HTTP_201_CREATED)
@@ -69,8 +68,8 @@ class SegmentListView(ManagementView):
     )
     def post(self, request: Request) -> Response:
         """A new segment changes nothing until a rule uses it: editors may create one."""
+        policy.require_segment_change(request.user, None)
         data = parsed(s.SegmentCreateSerializer, request)
-        require_write(request)
         key, name = data.pop("key"), data.pop("name", "")
         with config_errors_as_400():
             segment = changes.segment_create(key=key, name=name, actor=actor_for(request), **data)
@@ -93,10 +92,11 @@ class SegmentDetailView(ManagementView):
         responses={200: s.SegmentSerializer, **SESSION_ERRORS},
     )
     def patch(self, request: Request, key: str) -> Response:
-        """Segments are shared by every environment, production included: admins only."""
+        """Editors change segments production does not use; a segment a production rule uses,
+        directly or through other segments, needs an admin and a comment (flags.policy)."""
         segment = segment_get(key)
+        policy.require_segment_change(request.user, segment)
         data = parsed(s.SegmentFieldsSerializer, request, partial=True)
-        require_write(request, production=True, what="change a segment")
         comment = data.pop("comment", "")
         with config_errors_as_400():
             segment = changes.segment_update(
@@ -129,15 +129,8 @@ class VersionRollbackView(ManagementView):
         version = get_object_or_404(
             Version.objects.select_related("flag", "environment", "segment"), pk=pk
         )
+        policy.require_version_restore(request.user, version)
         data = parsed(s.RollbackSerializer, request)
-        production = version.subject != Version.Subject.CONFIG or (
-            version.environment is not None and version.environment.is_production
-        )
-        require_write(
-            request,
-            production=production,
-            what="roll back flag definitions, segments or production configurations",
-        )
         with config_errors_as_400():
             new = changes.version_restore(
                 version=version, actor=actor_for(request), comment=data["comment"]

@@ -139,13 +139,6 @@ def _clean(obj: Any, *, exclude: list[str], validate_unique: bool = True) -> Non
         ) from None
 
 
-def _require_comment(environment: Environment, comment: str) -> None:
-    if environment.is_production and not comment.strip():
-        raise ConfigError(
-            [("comment", f"Changes to {environment.key} (production) need a comment.")]
-        )
-
-
 @dataclass
 class _Batch:
     """What validation reads, kept current by the writes of one batch of changes."""

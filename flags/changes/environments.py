@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import policy
 from ..models import Environment, Flag, FlagConfig, Version
 from ..validation import ConfigError
 from .base import (
@@ -27,7 +28,9 @@ def environment_create(
     sort_order: int = 0,
     color: str = "#64748b",
 ) -> Environment:
-    """A new environment starts with every flag disabled (serving its off variant)."""
+    """A new environment starts with every flag disabled (serving its off variant). Admins only."""
+    if actor.user is not None:
+        policy.require_admin(actor.user, "create environments")
     if Environment.objects.filter(key=key).exists():
         raise ConfigError([("key", f"An environment with the key {key!r} already exists.")])
     env = Environment(

@@ -7,6 +7,7 @@ from typing import Any
 
 from flagsite_sdk.engine import validate_flag
 
+from .. import policy
 from ..diff import diff_summary, json_diff
 from ..models import Environment, Flag, FlagConfig, Lifecycle, Version
 from ..ruleset import flag_data
@@ -20,7 +21,6 @@ from .base import (
     _bump_and_publish,
     _clean,
     _default_off_variant,
-    _require_comment,
     all_environments,
     atomic_change,
     batch_config,
@@ -83,7 +83,9 @@ def flag_create(
     comment: str = "",
 ) -> Flag:
     """Create a flag and a disabled configuration in every environment: it serves `off_variant`
-    while off and `default_variant` once turned on (both default to the off variant)."""
+    while off and `default_variant` once turned on (both default to the off variant).
+    It serves nothing new anywhere until a configuration changes: an editor's change."""
+    policy.authorize(actor.user, production=False, what="create flags")
     if flag_key_taken(key):
         raise ConfigError([("key", f"A flag with the key {key!r} already exists.")])
     flag = Flag(
@@ -173,6 +175,9 @@ def flag_update(
             [(name, "This field cannot be changed here.") for name in sorted(unknown)]
         )
     flag = Flag.objects.select_for_update().get(pk=flag.pk)
+    production = policy.flag_change_reaches_production(flag, changes)
+    what = f"change the variants or lifecycle of {flag.key}"
+    policy.authorize(actor.user, production=production, what=what)
     before = _flag_snapshot(flag)
     for name, value in changes.items():
         setattr(flag, name, value)
@@ -192,6 +197,7 @@ def flag_update(
                 raise ConfigError(
                     [(path, f"{env.key}: {message}") for path, message in exc.errors]
                 ) from None
+    policy.require_comment(comment, production=production, what=what)
     flag.version += 1
     flag.save()
     for env in environments:
@@ -232,13 +238,15 @@ def flag_config_update(
     config = batch_config(flag.id, environment.id) or (
         FlagConfig.objects.select_for_update().get(flag=flag, environment=environment)
     )
+    what = f"change flags in {environment.key}, a production environment"
+    policy.authorize(actor.user, production=environment.is_production, what=what)
     before = config.as_data()
     after = copy.deepcopy(before) | copy.deepcopy(changes)
     diff = json_diff(before, after)
     if not diff:
         return config
-    _require_comment(environment, comment)
     _validate_flag_in(flag, after, environment)
+    policy.require_comment(comment, production=environment.is_production, what=what)
     for name, value in changes.items():
         setattr(config, name, value)
     config.version += 1
@@ -282,7 +290,12 @@ def flag_toggle(
 
 
 def version_restore(*, version: Version, actor: Actor, comment: str) -> Version:
-    """Roll back: write a new version equal to `version` (which stays in history untouched)."""
+    """Roll back: write a new version equal to `version` (which stays in history untouched).
+    The same change as the one it repeats, so the same policy: checked here on the caller's own
+    comment, before a default note is filled in."""
+    production = policy.version_reaches_production(version)
+    policy.authorize(actor.user, production=production, what="roll back this version")
+    policy.require_comment(comment, production=production, what="roll back this version")
     note = comment or f"rolled back to version {version.number}"
     if version.subject == Version.Subject.CONFIG:
         assert version.flag is not None and version.environment is not None

@@ -6,6 +6,7 @@ from typing import Any
 
 from flagsite_sdk.engine import validate_segment
 
+from .. import policy
 from ..diff import diff_summary, json_diff
 from ..models import Segment, Version
 from ..ruleset import segment_data
@@ -36,6 +37,8 @@ def _validate_segment(segment: Segment) -> None:
 def segment_create(
     *, key: str, name: str, actor: Actor, comment: str = "", **fields: Any
 ) -> Segment:
+    # A new segment changes nothing until a rule uses it: an editor's change.
+    policy.authorize(actor.user, production=False, what="create segments")
     if Segment.objects.filter(key=key).exists():
         raise ConfigError([("key", f"A segment with the key {key!r} already exists.")])
     unknown = set(fields) - set(SEGMENT_FIELDS)
@@ -76,6 +79,9 @@ def segment_update(
     if unknown:
         raise ConfigError([(name, "Unknown segment field.") for name in sorted(unknown)])
     segment = Segment.objects.select_for_update().get(pk=segment.pk)
+    production = policy.segment_reaches_production(segment)
+    what = f"change segment {segment.key}, which production rules use (directly or nested)"
+    policy.authorize(actor.user, production=production, what=what)
     before = segment.as_data()
     for name, value in changes.items():
         setattr(segment, name, value)
@@ -83,6 +89,7 @@ def segment_update(
     if not diff:
         return segment
     _validate_segment(segment)
+    policy.require_comment(comment, production=production, what=what)
     segment.version += 1
     segment.save()
     batch_segment_saved(segment)

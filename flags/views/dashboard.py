@@ -6,14 +6,16 @@ import json
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from feedback.usage import flags_last_evaluated
 from flags.forms import SearchForm
 from flags.models import AuditEvent, Environment, Flag, FlagConfig, Lifecycle
-from flags.permissions import access_for
+from flags.policy import access_for
 
 from ._common import page
 
@@ -34,10 +36,33 @@ def served_variants(config: FlagConfig) -> set[str]:
     return served
 
 
-def is_stale(flag: Flag, configs: list[FlagConfig], now: Any) -> bool:
-    """Stale: an active (not permanent) flag nobody changed for 30 days that serves one and
-    the same variant in every environment — it has done its job and can be removed from code."""
-    if flag.lifecycle != Lifecycle.ACTIVE or not configs:
+def unused_window() -> timedelta:
+    return timedelta(days=settings.FLAGSITE_STALE_EVALUATION_DAYS)
+
+
+def last_seen_map(now: Any, *, flag_keys: list[str] | None = None) -> dict[str, Any]:
+    """{flag key: last evaluation} within the unused window (older ones do not matter)."""
+    return flags_last_evaluated(since=now - unused_window(), flag_keys=flag_keys)
+
+
+def is_unused(flag: Flag, last_evaluated: Any, now: Any) -> bool:
+    """Nobody evaluated it (SDK exposures or server-side evaluations) for
+    FLAGSITE_STALE_EVALUATION_DAYS, and it is older than that. Archived flags are not listed."""
+    window = unused_window()
+    if flag.lifecycle == Lifecycle.ARCHIVED or now - flag.created_at < window:
+        return False
+    return last_evaluated is None or now - last_evaluated > window
+
+
+def is_stale(flag: Flag, configs: list[FlagConfig], now: Any, *, unused: bool = False) -> bool:
+    """Stale: an active (not permanent) flag that nobody evaluates any more (`unused`), or that
+    nobody changed for 30 days and serves one and the same variant in every environment — it
+    has done its job and can be removed from code."""
+    if flag.lifecycle != Lifecycle.ACTIVE:
+        return False
+    if unused:
+        return True
+    if not configs:
         return False
     last_change = max([flag.updated_at] + [c.updated_at for c in configs])
     if now - last_change < STALE_AFTER:
@@ -48,16 +73,29 @@ def is_stale(flag: Flag, configs: list[FlagConfig], now: Any) -> bool:
     return len(served) <= 1
 
 
-def flag_row(flag: Flag, environments: list[Environment], user: Any, now: Any) -> dict[str, Any]:
+def flag_row(
+    flag: Flag,
+    environments: list[Environment],
+    user: Any,
+    now: Any,
+    *,
+    last_seen: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     access = access_for(user)
     configs = {c.environment_id: c for c in flag.configs.all()}
+    if last_seen is None:  # one flag's page: look up only its own evaluations
+        last_seen = last_seen_map(now, flag_keys=[flag.key])
+    last_evaluated = last_seen.get(flag.key)
+    unused = is_unused(flag, last_evaluated, now)
     return {
         "flag": flag,
         "cells": [
             {"env": env, "config": configs.get(env.id), "can_change": access.can_change(env)}
             for env in environments
         ],
-        "stale": is_stale(flag, list(configs.values()), now),
+        "stale": is_stale(flag, list(configs.values()), now, unused=unused),
+        "last_evaluated": last_evaluated,
+        "unused": unused,
     }
 
 
@@ -74,7 +112,7 @@ def variant_matches(flag: Flag, query: str) -> list[dict[str, str]]:
     return found
 
 
-def _filtered(form: SearchForm) -> list[Flag]:
+def _filtered(form: SearchForm, last_seen: dict[str, Any]) -> list[Flag]:
     flags = Flag.objects.prefetch_related("configs").order_by("key")
     data = form.cleaned_data if form.is_valid() else {}
     q = (data.get("q") or "").strip()
@@ -99,7 +137,13 @@ def _filtered(form: SearchForm) -> list[Flag]:
         result = [f for f in result if tag in f.tags]
     if status == "stale":
         now = timezone.now()
-        result = [f for f in result if is_stale(f, list(f.configs.all()), now)]
+        result = [
+            f
+            for f in result
+            if is_stale(
+                f, list(f.configs.all()), now, unused=is_unused(f, last_seen.get(f.key), now)
+            )
+        ]
     return result
 
 
@@ -108,7 +152,16 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET)
     environments = list(Environment.objects.all())
     now = timezone.now()
-    rows = [flag_row(f, environments, request.user, now) for f in _filtered(form)]
+    last_seen = last_seen_map(now)
+    rows = [
+        flag_row(f, environments, request.user, now, last_seen=last_seen)
+        for f in _filtered(form, last_seen)
+    ]
+    unused = [
+        f
+        for f in Flag.objects.exclude(lifecycle=Lifecycle.ARCHIVED).order_by("key")
+        if is_unused(f, last_seen.get(f.key), now)
+    ]
     query = (form.cleaned_data.get("q") or "").strip() if form.is_valid() else ""
     if query:
         for row in rows:  # say which variant matched, so "gpt-4o" shows where it is served
@@ -121,6 +174,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "tags": all_tags,
         "selected_tag": request.GET.get("tag", ""),
         "stale_count": sum(1 for r in rows if r["stale"]),
+        "unused": unused,
+        "unused_days": settings.FLAGSITE_STALE_EVALUATION_DAYS,
         # The header's count follows the filters: "2 of 6 flags match" / "6 flags".
         "filtered": any(request.GET.get(name) for name in ("q", "status", "tag")),
         "total": Flag.objects.exclude(lifecycle=Lifecycle.ARCHIVED).count(),

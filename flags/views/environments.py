@@ -17,7 +17,7 @@ from delivery.models import ApiKey
 from flags.changes import environment_create
 from flags.forms import ApiKeyForm, EnvironmentForm
 from flags.models import Environment
-from flags.permissions import access_for, require_admin
+from flags.policy import access_for, require_admin
 
 from ._common import actor, change_errors, page
 

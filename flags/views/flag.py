@@ -22,7 +22,7 @@ from flags.forms import (
     variant_value_text,
 )
 from flags.models import Environment, FlagKind, Lifecycle
-from flags.permissions import access_for, require_admin, require_write
+from flags.policy import access_for, production_exists, require_flag_update, require_write
 
 from ._common import (
     HtmxHttpRequest,
@@ -193,6 +193,7 @@ def flag_settings(request: HtmxHttpRequest, key: str) -> HttpResponse:
     }
     variants, raw, focus = list(flag.variants), None, ""
     errors: Errors = []
+    has_production = production_exists()
     if request.method == "POST":
         require_write(request.user)
         values = {k: request.POST.get(k, "").strip() for k in values}
@@ -213,9 +214,9 @@ def flag_settings(request: HtmxHttpRequest, key: str) -> HttpResponse:
             }
             if changes["lifecycle"] not in Lifecycle.values:
                 errors = [("lifecycle", "Choose a lifecycle.")]
-            elif variants != flag.variants or changes["lifecycle"] != flag.lifecycle:
+            else:
                 # Variants and lifecycle change what production serves: admins only.
-                require_admin(request.user)
+                require_flag_update(request.user, flag, changes)
             if not errors:
                 try:
                     flag = flag_update(
@@ -239,7 +240,8 @@ def flag_settings(request: HtmxHttpRequest, key: str) -> HttpResponse:
         "field_errors": grouped["fields"],
         "focus": focus,
         "can_edit": access.can_write,
-        "can_edit_variants": access.is_admin,
+        "can_edit_variants": access.may(production=has_production),
+        "has_production": has_production,
         "environments": list(Environment.objects.all()),
         "row": flag_row(flag, list(Environment.objects.all()), request.user, timezone.now()),
     }

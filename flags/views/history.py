@@ -16,12 +16,11 @@ from django.views.decorators.http import require_POST
 from flags.changes import version_restore
 from flags.diff import json_diff
 from flags.models import AuditEvent, Environment, Version
-from flags.permissions import (
+from flags.policy import (
     access_for,
-    require_admin,
-    require_environment,
-    require_segment_change,
-    require_write,
+    production_exists,
+    require_version_restore,
+    version_reaches_production,
 )
 
 from ._common import actor, diff_rows, get_flag, page
@@ -44,11 +43,17 @@ def _diff_pair(versions: list[Version], a_id: str | None, b_id: str | None) -> t
     return a, b
 
 
-def can_restore(user: Any, version: Version) -> bool:
+def restorable(user: Any, versions: list[Version]) -> set[int]:
+    """The ids of the versions this user may roll back to (flags.policy decides)."""
     access = access_for(user)
-    if version.subject == Version.Subject.CONFIG:
-        return access.can_change(version.environment)
-    return access.is_admin
+    if not access.can_write:
+        return set()
+    has_production = production_exists()
+    return {
+        v.id
+        for v in versions
+        if access.may(production=version_reaches_production(v, has_production=has_production))
+    }
 
 
 def _serve_text(serve: Any) -> str:
@@ -125,7 +130,7 @@ def flag_history(request: HttpRequest, key: str) -> HttpResponse:
         "a": a,
         "b": b,
         "diff": diff_rows(json_diff(a.data, b.data)) if a and b else [],
-        "can_restore": bool(versions) and can_restore(request.user, versions[0]),
+        "restorable": restorable(request.user, versions),
         "row": flag_row(flag, environments, request.user, timezone.now()),
     }
     partial = "flags/_diff.html" if request.GET.get("a") else "flags/_history.html"
@@ -138,15 +143,10 @@ def version_rollback(request: HttpRequest, version_id: int) -> HttpResponse:
     version = get_object_or_404(
         Version.objects.select_related("flag", "environment", "segment"), pk=version_id
     )
-    require_write(request.user)
+    require_version_restore(request.user, version)
     if version.subject == Version.Subject.SEGMENT and version.segment is not None:
-        require_segment_change(request.user, version.segment)
         back = reverse("segment_detail", args=[version.segment.key])
     else:
-        if version.subject == Version.Subject.CONFIG and version.environment is not None:
-            require_environment(request.user, version.environment)
-        else:
-            require_admin(request.user)
         assert version.flag is not None
         scope = version.environment.key if version.environment else DEFINITION
         back = reverse("flag_history", args=[version.flag.key]) + f"?scope={scope}"

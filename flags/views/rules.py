@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from flags.changes import flag_config_update
 from flags.forms import TryItForm, config_to_json, new_id, parse_config, parse_config_json
 from flags.models import Environment, Flag, FlagConfig
-from flags.permissions import access_for, require_environment
+from flags.policy import access_for, require_environment
 
 from ._common import (
     HtmxHttpRequest,

@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect
 from flags.changes import segment_create, segment_update
 from flags.forms import OPERATORS, parse_clauses, split_list
 from flags.models import AuditEvent, FlagConfig, Segment, Version
-from flags.permissions import access_for, require_segment_change, segment_in_production
+from flags.policy import access_for, require_segment_change, segment_reaches_production
 
 from ._common import HtmxHttpRequest, actor, change_errors, comment_from, page, split_errors
 from .editor import clause_vm
@@ -122,10 +122,9 @@ def _context(
             index = path[len("clauses[") :].split("]", 1)[0]
             if index.isdigit():
                 clause_errors.setdefault(int(index), []).append(message)
+    in_production = segment is not None and segment_reaches_production(segment)
     access = access_for(request.user)
-    can_edit = access.can_write and (
-        segment is None or access.is_admin or not segment_in_production(segment)
-    )
+    can_edit = access.can_write and (segment is None or access.may(production=in_production))
     return {
         "segment": segment,
         "values": {
@@ -156,7 +155,7 @@ def _context(
         else [],
         "can_edit": can_edit,
         "versions": segment_versions(segment) if segment else [],
-        "in_production": bool(segment) and segment_in_production(segment),  # type: ignore[arg-type]
+        "in_production": in_production,
         "focus": focus,
     }
 
@@ -187,6 +186,7 @@ def _save(request: HtmxHttpRequest, segment: Segment | None) -> HttpResponse:
             return redirect("segment_detail", key=segment.key)
     context = _context(segment, fields | {"key": key}, errors, request, focus)
     context["values"]["key"] = key
+    context["comment"] = comment_from(request)
     status = 400 if errors and not request.htmx else 200
     return page(
         request, "segments/edit.html", context, partial="segments/_form.html", status=status

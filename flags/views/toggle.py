@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from flags.changes import flag_toggle
 from flags.models import Environment, FlagConfig
-from flags.permissions import require_environment
+from flags.policy import require_environment
 
 from ._common import (
     HtmxHttpRequest,

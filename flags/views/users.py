@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from flags.changes import audit_record
 from flags.forms import RoleForm, UserCreateForm
 from flags.models import Role, UserProfile, user_role
-from flags.permissions import require_admin
+from flags.policy import require_admin
 
 from ._common import actor, page
 

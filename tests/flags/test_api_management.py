@@ -178,6 +178,13 @@ def test_config_update_and_variants(client: Any, demo: Any, admin_user: Any) -> 
         {"key": "gpt-4o", "value": "gpt-4o"},
     ]
     response = send(client, "put", "/api/v1/flags/llm-model/variants", {"variants": variants})
+    assert response.status_code == 400 and "comment" in error_fields(response)
+    response = send(
+        client,
+        "put",
+        "/api/v1/flags/llm-model/variants",
+        {"variants": variants, "comment": "add gpt-4o"},
+    )
     assert response.status_code == 200
     assert [v["key"] for v in Flag.objects.get(key="llm-model").variants][-1] == "gpt-4o"
     assert send(client, "get", "/api/v1/flags/llm-model/variants").json()[-1]["key"] == "gpt-4o"

@@ -44,9 +44,9 @@ def test_only_admins_change_variants_or_lifecycle(editor_user: Any, admin_user: 
     assert editor.post(url, data(**{"v0-key": "yes"})).status_code == 403
     assert editor.post(url, data(lifecycle="archived")).status_code == 403
     admin = client_for(admin_user)
-    assert admin.post(url, data(**{"v0-key": "yes"})).status_code == 302
+    assert admin.post(url, data(comment="rename", **{"v0-key": "yes"})).status_code == 302
     assert Flag.objects.get(key="new-checkout").variant_keys == ["yes", "off"]
-    response = admin.post(url, data(lifecycle="permanent", **{"v0-key": "yes"}))
+    response = admin.post(url, data(lifecycle="permanent", comment="keep", **{"v0-key": "yes"}))
     assert response.status_code == 302
     assert Flag.objects.get(key="new-checkout").lifecycle == "permanent"
 

@@ -6,11 +6,13 @@ from typing import Any
 
 import pytest
 
-from flags.changes import Actor, flag_config_update
+from flags.changes import Actor, flag_config_update, flag_update
 from flags.models import AuditEvent, FlagConfig, Version
 from tests.flags.ui_support import HTMX, client_for, setup_flag
 
 pytestmark = pytest.mark.django_db
+
+RENAMED = [{"key": "on", "value": True, "name": "On"}, {"key": "off", "value": False}]
 
 
 def changed_twice() -> tuple[Any, Any, Any]:
@@ -76,6 +78,8 @@ def test_viewers_and_editors_in_production_cannot_roll_back(
         client_for(editor_user).post(f"/versions/{p1.id}/rollback/", {"comment": "x"}).status_code
         == 403
     )
+    # A definition version whose variants differ from today's reaches production.
+    flag_update(flag=flag, actor=Actor(label="t"), comment="rename", variants=RENAMED)
     definition = Version.objects.get(flag=flag, subject="flag", number=1)
     assert (
         client_for(editor_user)

@@ -63,3 +63,15 @@ def test_django_admin_is_for_superusers_only(client: Any, admin_user: Any) -> No
     root = get_user_model().objects.create_superuser("root", "r@example.com", "pw-root-123")
     client.force_login(root)
     assert client.get("/django-admin/").status_code == 200
+
+
+def test_the_403_page_shows_the_users_real_role(editor_user: Any) -> None:
+    flag, _, _ = setup_flag()
+    response = client_for(editor_user).post(
+        reverse("flag_toggle", args=[flag.key, "prod"]), {"comment": "x", "enabled": "true"}
+    )
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert 'class="role role-editor">editor<' in html
+    assert "role-viewer" not in html
+    assert "Only admins can change flags in prod" in html  # the reason, from flags.policy

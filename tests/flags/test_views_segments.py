@@ -97,4 +97,6 @@ def test_viewers_cannot_write_and_editors_not_production_segments(
         rules=[rule("b", {"op": "segment", "values": ["beta"]}, serve={"variant": "on"})],
     )
     assert client_for(editor_user).post("/segments/beta/", data()).status_code == 403
-    assert client_for(admin_user).post("/segments/beta/", data()).status_code == 302
+    refused = client_for(admin_user).post("/segments/beta/", data())
+    assert refused.status_code == 400 and "need a comment" in refused.content.decode()
+    assert client_for(admin_user).post("/segments/beta/", data(comment="pro")).status_code == 302

@@ -47,3 +47,28 @@ def test_editors_and_viewers_cannot_manage_users(editor_user: Any, viewer_user: 
             client.post("/users/new/", {"username": "x", "password": "y" * 10}).status_code == 403
         )
     assert "/users/" not in client_for(editor_user).get("/").content.decode()
+
+
+@pytest.mark.parametrize("weak", ["password", "12345678", "short"])
+def test_a_weak_password_is_refused_on_the_password_field(admin_user: Any, weak: str) -> None:
+    response = client_for(admin_user).post(
+        "/users/new/", {"username": "nina", "password": weak, "role": "editor"}
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "This password is too common." in html or "too short" in html
+    assert "has-error" in html  # on the field, not a page-level message
+    assert not get_user_model().objects.filter(username="nina").exists()
+
+
+def test_a_password_like_the_username_is_refused_when_that_validator_is_on(
+    admin_user: Any, settings: Any
+) -> None:
+    settings.AUTH_PASSWORD_VALIDATORS = [
+        {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"}
+    ]
+    response = client_for(admin_user).post(
+        "/users/new/", {"username": "ninagarcia", "password": "ninagarcia1", "role": "viewer"}
+    )
+    assert response.status_code == 400
+    assert "too similar to the username" in response.content.decode()
