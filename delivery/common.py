@@ -7,13 +7,13 @@ Everything here runs on the hot path, so it stays small: no serializers, no data
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
 from django.http import HttpResponse
 from rest_framework.throttling import BaseThrottle
 
 from flags.publish import Published, ruleset_current
+from flagsite.jsonbody import JsonInputError, json_parse, request_body
 
 from .auth import KeyPrincipal
 from .limits import key_limit_wait
@@ -22,22 +22,24 @@ from .limits import key_limit_wait
 class InputError(Exception):
     """A request the client must fix. `field` names the offending part (e.g. `context.key`)."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, *, status: int = 400) -> None:
         super().__init__(f"{field}: {message}" if field else message)
         self.field = field
         self.message = message
+        self.status = status
 
 
 def json_body(request: Any, *, allow_empty: bool = False) -> dict[str, Any]:
-    raw = request.body
+    """The body as a JSON object. Over DATA_UPLOAD_MAX_MEMORY_SIZE: BodyTooLarge (a 413)."""
+    raw = request_body(request)
     if not raw.strip():
         if allow_empty:
             return {}
         raise InputError("body", "The request body is empty; send a JSON object.")
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InputError("body", f"The request body is not valid JSON ({exc}).") from None
+        data = json_parse(raw)
+    except JsonInputError as exc:
+        raise InputError("body", exc.message) from None
     if not isinstance(data, dict):
         raise InputError("body", "The request body must be a JSON object.")
     return data

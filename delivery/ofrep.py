@@ -22,6 +22,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from flags.publish import Published
+from flagsite.jsonbody import BodyTooLarge
 
 from . import schema_docs as docs
 from .auth import ApiKeyAuthentication, IsAnyKey, key_principal
@@ -62,6 +63,8 @@ def _parse(request: Request) -> dict[str, Any]:
         data = json_body(request, allow_empty=True)
     except InputError as exc:
         raise InputError(PARSE_ERROR, exc.message) from None
+    except BodyTooLarge as exc:
+        raise InputError(PARSE_ERROR, str(exc.detail), status=413) from None
     try:
         return context_from(data.get("context"))
     except InputError as exc:
@@ -118,7 +121,7 @@ class OfrepFlagView(_OfrepView):
         try:
             context = _parse(request)
         except InputError as exc:
-            return json_response(_dumps(_failure(key, exc.field, exc.message)), status=400)
+            return json_response(_dumps(_failure(key, exc.field, exc.message)), status=exc.status)
         status, item = flag_result(
             ruleset_for(principal),
             key,
@@ -148,7 +151,7 @@ class OfrepBulkView(_OfrepView):
         try:
             context = _parse(request)
         except InputError as exc:
-            return json_response(_dumps(_failure(None, exc.field, exc.message)), status=400)
+            return json_response(_dumps(_failure(None, exc.field, exc.message)), status=exc.status)
         published = ruleset_for(principal)
         with_rules = principal.kind == ApiKey.Kind.SERVER
         items = [

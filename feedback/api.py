@@ -3,13 +3,11 @@ limits, call feedback.ingest. The wire format is docs/events.md."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,15 +15,12 @@ from rest_framework.views import APIView
 from delivery.auth import ApiKeyAuthentication, IsAnyKey, IsServerKey, key_principal
 from delivery.limits import ip_limit, key_limit_wait, throttle
 from delivery.schema_docs import ERROR
+from flagsite.jsonbody import BodyTooLarge, JsonInputError, JsonTooDeep, json_parse, request_body
 
 from .ingest import MAX_EVENTS, MAX_EVENTS_BYTES, MAX_FEEDBACK_BYTES, events_ingest, feedback_ingest
 from .validation import Invalid
 
-
-class PayloadTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "Request body too large."
-    default_code = "too_large"
+PayloadTooLarge = BodyTooLarge
 
 
 def _invalid(field: str, message: str) -> exceptions.ValidationError:
@@ -34,21 +29,12 @@ def _invalid(field: str, message: str) -> exceptions.ValidationError:
 
 def json_body(request: Request, *, max_bytes: int) -> Any:
     """The parsed JSON body, or 413 / 400 (naming `body`)."""
+    body = request_body(request, max_bytes=max_bytes)
     try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > max_bytes:
-        raise PayloadTooLarge(f"The body is {declared} bytes; the limit is {max_bytes}.")
-    try:
-        body = request.body
-    except RequestDataTooBig:
-        raise PayloadTooLarge(f"The body is over the limit of {max_bytes} bytes.") from None
-    if len(body) > max_bytes:
-        raise PayloadTooLarge(f"The body is {len(body)} bytes; the limit is {max_bytes}.")
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        return json_parse(body)
+    except JsonTooDeep as exc:
+        raise _invalid("body", exc.message) from None
+    except JsonInputError:
         raise _invalid("body", "must be valid JSON (UTF-8)") from None
 
 

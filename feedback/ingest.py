@@ -16,9 +16,11 @@ from typing import Any
 from django.db import OperationalError, connections, models, transaction
 from django.utils import timezone
 
+from flagsite.storable import text_unstorable
+
 from .models import Feedback, LlmCall
 from .prices import price_book_load
-from .validation import Invalid, event_clean, feedback_clean, text_unstorable
+from .validation import Invalid, event_clean, feedback_clean
 
 MAX_EVENTS = 1_000
 MAX_EVENTS_BYTES = 1024 * 1024
@@ -81,13 +83,16 @@ def events_ingest(
 ) -> IngestResult:
     """Store a batch of exposure / llm_call / implicit events (docs/events.md).
 
-    Good events are stored even when others are rejected; a repeated id (earlier or within this
-    batch) counts as a duplicate. The caller enforces the size limits.
+    Good events are stored even when others are rejected; a repeated id of the same type
+    (earlier or within this batch) counts as a duplicate. Ids are unique per environment and
+    type (each type's table has that unique constraint), so an exposure and an llm_call with
+    the same id are two events, in one batch or in two (docs/events.md). The caller enforces
+    the size limits.
     """
     now = now or timezone.now()
     result = IngestResult()
     by_model: dict[type[models.Model], list[Any]] = {}
-    seen: set[str] = set()
+    seen: set[tuple[type[models.Model], str]] = set()
     for index, raw in enumerate(events):
         try:
             model, fields = event_clean(raw, now)
@@ -104,10 +109,10 @@ def events_ingest(
                 }
             )
             continue
-        if fields["event_id"] in seen:
+        if (model, fields["event_id"]) in seen:
             result.duplicates += 1
             continue
-        seen.add(fields["event_id"])
+        seen.add((model, fields["event_id"]))
         by_model.setdefault(model, []).append(
             model(environment_id=environment_id, received_at=now, **fields)
         )

@@ -13,6 +13,8 @@ from typing import Any
 
 from django.db import models
 
+from flagsite.storable import text_unstorable
+
 from .models import Category, Exposure, FeedbackType, ImplicitSignal, LlmCall, Signal
 
 MAX_AGE = timedelta(days=7)
@@ -36,18 +38,6 @@ class Invalid(Exception):
 
 def _choices(values: tuple[str, ...]) -> str:
     return "must be one of " + ", ".join(values)
-
-
-def text_unstorable(value: str) -> str | None:
-    """Why PostgreSQL could not store this text (NUL characters, lone UTF-16 surrogates that
-    JSON allows but UTF-8 cannot encode), or None."""
-    if "\x00" in value:
-        return "must not contain NUL characters (\\u0000)"
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return "must be valid Unicode (it contains an unpaired surrogate)"
-    return None
 
 
 class _Reader:

@@ -20,6 +20,8 @@ from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.utils.functional import lazy
 
+from flagsite.jsonbody import JsonInputError, json_parse
+
 from .models import Environment, FlagKind, Role
 
 Errors = list[tuple[str, str]]
@@ -254,9 +256,9 @@ def config_to_json(config: dict[str, Any]) -> str:
 
 def parse_config_json(text: str) -> tuple[dict[str, Any], Errors]:
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return {}, [("json", f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).")]
+        data = json_parse(text)
+    except JsonInputError as exc:
+        return {}, [("json", exc.message)]
     if not isinstance(data, dict):
         return {}, [("json", "Expected a JSON object with rules, default, off_variant.")]
     unknown = sorted(set(data) - set(CONFIG_JSON_FIELDS))
@@ -293,9 +295,9 @@ def parse_variant_value(kind: str, text: str, path: str, errors: Errors) -> Any:
             return text
         return value
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        errors.append((path, f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."))
+        return json_parse(text)
+    except JsonInputError as exc:
+        errors.append((path, exc.message))
         return text
 
 
@@ -360,11 +362,9 @@ class TryItForm(forms.Form):
     def clean_context(self) -> dict[str, Any]:
         text = self.cleaned_data["context"]
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise forms.ValidationError(
-                f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
-            ) from None
+            data = json_parse(text)
+        except JsonInputError as exc:
+            raise forms.ValidationError(exc.message) from None
         if not isinstance(data, dict):
             raise forms.ValidationError('Expected a JSON object, like {"key": "user-1"}.')
         return data

@@ -3,6 +3,7 @@ from django.urls import path, register_converter
 from flagsite.converters import KeyConverter
 
 from .views import audit, dashboard, environments, flag, history, rules, segments, toggle, tryit
+from .views import lifecycle as lifecycle_views
 from .views import usage as usage_views
 from .views import users as users_views
 
@@ -11,8 +12,10 @@ register_converter(KeyConverter, "key")
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
     path("flags/new/", flag.flag_new, name="flag_new"),
+    path("flags-bulk/", lifecycle_views.flags_bulk, name="flags_bulk"),
     path("flags/<key:key>/", flag.flag_detail, name="flag_detail"),
     path("flags/<key:key>/settings/", flag.flag_settings, name="flag_settings"),
+    path("flags/<key:key>/lifecycle/", lifecycle_views.flag_lifecycle, name="flag_lifecycle"),
     path("flags/<key:key>/history/", history.flag_history, name="flag_history"),
     path("flags/<key:key>/activity/", history.flag_activity, name="flag_activity"),
     path("flags/<key:key>/usage/", usage_views.flag_usage_view, name="flag_usage"),
@@ -37,4 +40,5 @@ urlpatterns = [
     path("users/", users_views.users, name="users"),
     path("users/new/", users_views.user_new, name="user_new"),
     path("users/<int:user_id>/role/", users_views.user_role_set, name="user_role"),
+    path("users/<int:user_id>/active/", users_views.user_active_set, name="user_active"),
 ]

@@ -33,6 +33,8 @@ from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.http import HttpRequest, HttpResponse
 
+from delivery.limits import client_ip
+
 log = logging.getLogger(__name__)
 
 
@@ -51,20 +53,9 @@ class LoginAttempt:
 
 
 def caller_ip(request: HttpRequest) -> str:
-    """The caller's address; behind N trusted proxies (FLAGSITE_TRUSTED_PROXY_COUNT, formerly
-    FEEDBACK_PROXY_COUNT), X-Forwarded-For's N-th entry from the right: the address the
-    outermost trusted proxy saw. (The same rule as the delivery endpoints' rate limits.)"""
-    proxies = int(
-        getattr(settings, "FLAGSITE_TRUSTED_PROXY_COUNT", 0)
-        or getattr(settings, "FEEDBACK_PROXY_COUNT", 0)
-        or 0
-    )
-    if proxies > 0:
-        hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        hops = [h for h in hops if h]
-        if len(hops) >= proxies:
-            return hops[-proxies]
-    return str(request.META.get("REMOTE_ADDR", "") or "unknown")
+    """The caller's address: the one trusted-proxy rule of the whole service
+    (`delivery.limits.client_ip`, FLAGSITE_TRUSTED_PROXY_COUNT)."""
+    return client_ip(request)
 
 
 def _digest(*parts: str) -> str:

@@ -166,7 +166,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # json_parse underneath: a nesting-depth limit and a 413 over the body limit (jsonbody.py).
+    "DEFAULT_PARSER_CLASSES": ["flagsite.jsonbody.JsonBodyParser"],
     "EXCEPTION_HANDLER": "flagsite.api_errors.exception_handler",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
@@ -183,6 +184,9 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+# What a 503 (database or key store unreachable) tells clients to wait, in seconds (Retry-After).
+FLAGSITE_OUTAGE_RETRY_AFTER = env_int("FLAGSITE_OUTAGE_RETRY_AFTER", 5)
 
 # Flag delivery: how often a process compares its rulesets with the committed versions in the
 # database (seconds; one tiny query for all environments). Bounds how long an old ruleset is served.

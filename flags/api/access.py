@@ -20,6 +20,7 @@ from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from flags import policy
 from flags.changes import Actor
 from flags.models import Environment, Flag, FlagConfig, PersonalToken, Segment
 from flags.publish_commit import PENDING_MESSAGE, publish_pending
@@ -52,10 +53,15 @@ def config_errors_as_400() -> Iterator[None]:
         raise exceptions.ValidationError(detail) from None
 
 
-def parsed(serializer_class: type, request: Any, *, partial: bool = False) -> dict[str, Any]:
-    if b"\\u0000" in request.body:
-        # PostgreSQL cannot store NUL in text or JSON; refuse it up front, wherever it is.
-        raise exceptions.ValidationError({"body": ["NUL characters (\\u0000) are not allowed."]})
+def parsed(
+    serializer_class: type, request: Any, *, partial: bool = False, write: bool = True
+) -> dict[str, Any]:
+    """The validated body. For a write (`write`), the caller must at least be allowed to write
+    before the body is read: a viewer gets 403, never a parse error (production rights that
+    depend on the body are checked by the view afterwards). Unstorable text (NUL, lone
+    surrogates) is refused by flags.changes, naming the field."""
+    if write:
+        policy.require_write(request.user)
     serializer = serializer_class(data=request.data, partial=partial)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)

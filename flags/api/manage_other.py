@@ -161,7 +161,7 @@ class TokenListView(ManagementView):
     def post(self, request: Request) -> Response:
         if not isinstance(request.successful_authenticator, authentication.SessionAuthentication):
             raise exceptions.PermissionDenied("Log in to create personal tokens.")
-        data = parsed(s.TokenCreateSerializer, request)
+        data = parsed(s.TokenCreateSerializer, request, write=False)
         token, raw = personal_token_create(user=request_user(request), name=data["name"])
         out = dict(s.TokenSerializer(token).data) | {"token": raw}
         return Response(out, status=status.HTTP_201_CREATED)

@@ -14,6 +14,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 
+from flagsite.storable import unstorable_in
+
 from ..models import AuditEvent, Environment, Segment, Version
 from ..publish_commit import publish_after_commit
 from ..ruleset import segment_data
@@ -137,6 +139,14 @@ def _clean(obj: Any, *, exclude: list[str], validate_unique: bool = True) -> Non
         raise ConfigError(
             (field, message) for field, messages in exc.message_dict.items() for message in messages
         ) from None
+
+
+def refuse_unstorable(**fields: Any) -> None:
+    """Text the database cannot store (NUL, lone surrogates), anywhere in these fields, is
+    refused naming its path (`rules[0].id`): the API answers 400, the UI shows it."""
+    errors = [found for name, value in fields.items() if (found := unstorable_in(value, name))]
+    if errors:
+        raise ConfigError(errors)
 
 
 @dataclass

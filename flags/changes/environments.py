@@ -13,6 +13,7 @@ from .base import (
     atomic_change,
     audit_record,
     forget_environments,
+    refuse_unstorable,
 )
 
 # --- environments --------------------------------------------------------------------------
@@ -31,6 +32,7 @@ def environment_create(
     """A new environment starts with every flag disabled (serving its off variant). Admins only."""
     if actor.user is not None:
         policy.require_admin(actor.user, "create environments")
+    refuse_unstorable(key=key, name=name, color=color)
     if Environment.objects.filter(key=key).exists():
         raise ConfigError([("key", f"An environment with the key {key!r} already exists.")])
     env = Environment(

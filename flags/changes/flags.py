@@ -33,6 +33,7 @@ from .base import (
     flag_key_taken,
     flag_key_used,
     in_batch,
+    refuse_unstorable,
     version_record,
 )
 from .segments import segment_update
@@ -86,6 +87,16 @@ def flag_create(
     while off and `default_variant` once turned on (both default to the off variant).
     It serves nothing new anywhere until a configuration changes: an editor's change."""
     policy.authorize(actor.user, production=False, what="create flags")
+    refuse_unstorable(
+        key=key,
+        name=name,
+        description=description,
+        variants=variants,
+        tags=tags,
+        salt=salt,
+        off_variant=off_variant,
+        comment=comment,
+    )
     if flag_key_taken(key):
         raise ConfigError([("key", f"A flag with the key {key!r} already exists.")])
     flag = Flag(
@@ -169,6 +180,7 @@ def flag_update(
 ) -> Flag:
     """Change a flag's definition (name, description, variants, tags, lifecycle, owner_id);
     `action` names the audit event (`flag.rolled_back` for a rollback)."""
+    refuse_unstorable(comment=comment, **changes)
     unknown = set(changes) - set(FLAG_FIELDS)
     if unknown:
         raise ConfigError(
@@ -232,6 +244,7 @@ def flag_config_update(
 ) -> FlagConfig:
     """Change how a flag is served in one environment (any of enabled, off_variant, rules,
     default, prerequisites). Validated as a whole before anything is written."""
+    refuse_unstorable(comment=comment, **changes)
     unknown = set(changes) - set(CONFIG_FIELDS)
     if unknown:
         raise ConfigError([(name, "Unknown configuration field.") for name in sorted(unknown)])

@@ -21,6 +21,7 @@ from .base import (
     atomic_change,
     batch_segment_saved,
     change_record,
+    refuse_unstorable,
 )
 
 # --- segments ------------------------------------------------------------------------------
@@ -39,6 +40,7 @@ def segment_create(
 ) -> Segment:
     # A new segment changes nothing until a rule uses it: an editor's change.
     policy.authorize(actor.user, production=False, what="create segments")
+    refuse_unstorable(key=key, name=name, comment=comment, **fields)
     if Segment.objects.filter(key=key).exists():
         raise ConfigError([("key", f"A segment with the key {key!r} already exists.")])
     unknown = set(fields) - set(SEGMENT_FIELDS)
@@ -75,6 +77,7 @@ def segment_update(
     **changes: Any,
 ) -> Segment:
     """Change a segment; `action` names the audit event (`segment.rolled_back` for a rollback)."""
+    refuse_unstorable(comment=comment, **changes)
     unknown = set(changes) - set(SEGMENT_FIELDS)
     if unknown:
         raise ConfigError([(name, "Unknown segment field.") for name in sorted(unknown)])

@@ -113,7 +113,7 @@ def variant_matches(flag: Flag, query: str) -> list[dict[str, str]]:
 
 
 def _filtered(form: SearchForm, last_seen: dict[str, Any]) -> list[Flag]:
-    flags = Flag.objects.prefetch_related("configs").order_by("key")
+    flags = Flag.objects.select_related("owner").prefetch_related("configs").order_by("key")
     data = form.cleaned_data if form.is_valid() else {}
     q = (data.get("q") or "").strip()
     status = data.get("status") or ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -190,7 +191,9 @@ def flag_settings(request: HtmxHttpRequest, key: str) -> HttpResponse:
         "description": flag.description,
         "tags": ", ".join(flag.tags),
         "lifecycle": flag.lifecycle,
+        "owner": str(flag.owner_id or ""),
     }
+    owners = list(get_user_model().objects.filter(is_active=True).order_by("username"))
     variants, raw, focus = list(flag.variants), None, ""
     errors: Errors = []
     has_production = production_exists()
@@ -212,9 +215,18 @@ def flag_settings(request: HtmxHttpRequest, key: str) -> HttpResponse:
                 "lifecycle": values["lifecycle"],
                 "variants": variants,
             }
-            if changes["lifecycle"] not in Lifecycle.values:
-                errors = [("lifecycle", "Choose a lifecycle.")]
+            owner_ids = {str(u.pk): u.pk for u in owners}
+            if flag.owner_id is not None:
+                owner_ids.setdefault(str(flag.owner_id), flag.owner_id)  # kept if deactivated
+            if "owner" not in request.POST:
+                values["owner"] = str(flag.owner_id or "")  # a form without the field keeps it
+            elif values["owner"] and values["owner"] not in owner_ids:
+                errors = [("owner", "Choose an active user (or no owner).")]
             else:
+                changes["owner_id"] = owner_ids.get(values["owner"])
+            if not errors and changes["lifecycle"] not in Lifecycle.values:
+                errors = [("lifecycle", "Choose a lifecycle.")]
+            elif not errors:
                 # Variants and lifecycle change what production serves: admins only.
                 require_flag_update(request.user, flag, changes)
             if not errors:
@@ -235,6 +247,7 @@ def flag_settings(request: HtmxHttpRequest, key: str) -> HttpResponse:
         "tab": "settings",
         "values": values,
         "lifecycles": Lifecycle.choices,
+        "owners": owners,
         "variants": variants_vm(flag.kind, variants, errors, raw),
         "variant_count": len(variants),
         "field_errors": grouped["fields"],

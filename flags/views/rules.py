@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -19,6 +20,7 @@ from flags.changes import flag_config_update
 from flags.forms import TryItForm, config_to_json, new_id, parse_config, parse_config_json
 from flags.models import Environment, Flag, FlagConfig
 from flags.policy import access_for, require_environment
+from flags.snippets import snippets_context
 
 from ._common import (
     HtmxHttpRequest,
@@ -114,6 +116,7 @@ def targeting_context(
         "tab": "targeting",
         "row": flag_row(flag, list(Environment.objects.all()), request.user, timezone.now()),
         "try_form": TryItForm(initial={"environment": environment.key, "context": SAMPLE_CONTEXT}),
+        **snippets_context(request, flag, environment, config),
     }
 
 
@@ -124,7 +127,11 @@ def targeting_editor(request: HtmxHttpRequest, key: str, env: str) -> HttpRespon
     mode = "json" if request.GET.get("mode") == "json" else "form"
     context = targeting_context(request, flag, environment, mode=mode)
     if request.htmx:
-        return page(request, "flags/_targeting.html", context)
+        response = page(request, "flags/_targeting.html", context)
+        # The "How to use it" snippets follow the selected environment (out of band).
+        snippets = render_to_string("flags/_snippets.html", {**context, "oob": True}, request)
+        response.content += snippets.encode()
+        return response
     return redirect(reverse("flag_detail", args=[key]) + f"?env={env}&mode={mode}")
 
 

@@ -76,3 +76,32 @@ def user_new(request: HttpRequest) -> HttpResponse:
     )
     messages.success(request, f"Created {user.get_username()}.")
     return redirect("users")
+
+
+@login_required
+@require_POST
+def user_active_set(request: HttpRequest, user_id: int) -> HttpResponse:
+    """Deactivate (active=0) or reactivate (active=1) a user: a deactivated user cannot log in,
+    their sessions and API tokens stop working, and everything they did stays in the history."""
+    require_admin(request.user)
+    user = get_object_or_404(get_user_model(), pk=user_id)
+    value = request.POST.get("active", "")
+    if value not in ("0", "1"):
+        return HttpResponse("active: must be 0 or 1.", status=400, content_type="text/plain")
+    active = value == "1"
+    if user == request.user and not active:
+        messages.error(request, "You cannot deactivate yourself.")
+        return redirect("users")
+    if user.is_active != active:
+        user.is_active = active
+        user.save(update_fields=["is_active"])
+        audit_record(
+            actor=actor(request),
+            action="user.reactivated" if active else "user.deactivated",
+            object_type="user",
+            object_key=user.get_username(),
+            summary=f"{'reactivated' if active else 'deactivated'} {user.get_username()}",
+        )
+    state = "active" if active else "deactivated"
+    messages.success(request, f"{user.get_username()} is {state}.")
+    return redirect("users")

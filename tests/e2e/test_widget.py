@@ -179,6 +179,45 @@ def test_cross_origin_offline_retry_stores_the_vote_once(
     screenshot(page, "feedback-widget-cross-origin")
 
 
+def test_an_outage_503_is_retried_after_retry_after_and_stored_once(
+    page: Any, live_server: Any, keys: Keys, host_page: Any
+) -> None:
+    # Given the server answering the first vote as it does while its database is unreachable
+    # (JSON 503 + Retry-After, CORS headers included: tests/flagsite/test_outage.py)...
+    seen: list[float] = []
+
+    def outage_once(route: Any) -> None:
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        seen.append(time.monotonic())
+        if len(seen) > 1:
+            route.continue_()
+            return
+        route.fulfill(
+            status=503,
+            headers={
+                "Content-Type": "application/json",
+                "Retry-After": "2",
+                "Access-Control-Allow-Origin": "*",
+                "Access-Control-Expose-Headers": "Retry-After",
+            },
+            body='{"error": {"code": "unavailable", "message": "try again shortly"}}',
+        )
+
+    page.route(f"{live_server.url}/api/v1/feedback", outage_once)
+    page.goto(host_page(HOST_PAGE.format(server=live_server.url, key=keys.client)))
+    # ...when the user votes, the widget keeps the vote and tells them it will be sent,
+    page.get_by_role("button", name="Helpful", exact=True).click()
+    page.get_by_text("your feedback will be sent when you're back").wait_for()
+    # then sends it again no sooner than Retry-After says, and it is stored once.
+    page.get_by_text("Thanks for your feedback!").wait_for(timeout=15_000)
+    assert _wait_for(lambda: Feedback.objects.filter(request_id="acme-req").exists())
+    assert len(seen) == 2 and seen[1] - seen[0] >= 1.9
+    assert Feedback.objects.count() == 1
+    assert page.evaluate("localStorage.getItem('flagsite-feedback:queue')") == "[]"
+
+
 STRICT_HOST_PAGE = """<!doctype html><html lang="en"><head><title>Strict chat</title></head><body>
 <p>Assistant: the answer is 42.</p>
 <script src="{server}/feedback/widget.js" data-key="{key}" data-conversation="strict-conv"

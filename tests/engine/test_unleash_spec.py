@@ -85,3 +85,56 @@ def test_the_skipped_files_are_the_random_and_delta_ones() -> None:
     everything = json.loads((SPEC_DIR / "index.json").read_text())
     assert set(everything) >= SKIPPED
     assert len(SPEC_FILES) == len(everything) - 3
+
+
+def _key_only(context: dict[str, Any]) -> dict[str, Any]:
+    """The context an app using flagsite's SDK sends: the user id as `key`, no `userId`."""
+    moved = dict(context)
+    if "userId" in moved:
+        moved["key"] = moved.pop("userId")
+    return moved
+
+
+def _user_id_only(context: dict[str, Any]) -> dict[str, Any]:
+    """An Unleash-shaped context without `key`: rollouts fall back to the `userId` attribute."""
+    return {k: v for k, v in context.items() if k != "key"}
+
+
+@pytest.mark.parametrize(("name", "case"), _cases("tests") + _cases("variantTests"))
+def test_user_id_as_key_gives_identical_answers(name: str, case: dict[str, Any]) -> None:
+    _, _, ruleset = _imported(name)
+    context = unleash_context(case["context"])
+    expected = evaluate(ruleset, case["toggleName"], context)
+    moved = _key_only(context)
+    assert "userId" not in moved
+    got = evaluate(ruleset, case["toggleName"], moved)
+    assert (got.variant, got.value) == (expected.variant, expected.value), case["description"]
+
+
+def test_imported_user_rules_read_key_and_buckets_fall_back_to_user_id() -> None:
+    state = {
+        "version": 2,
+        "features": [
+            {
+                "name": "f",
+                "enabled": True,
+                "strategies": [
+                    {"name": "userWithId", "parameters": {"userIds": "alice"}},
+                    {
+                        "name": "flexibleRollout",
+                        "parameters": {"rollout": "50", "stickiness": "userId", "groupId": "f"},
+                    },
+                ],
+            }
+        ],
+    }
+    result = unleash_to_flagsite(state)
+    ruleset = compile_ruleset({"schema": 1, "flags": {"f": result.flags[0]}, "segments": {}})
+    assert "userId" not in json.dumps(result.flags[0]["rules"][0]["clauses"])
+    assert evaluate(ruleset, "f", {"key": "alice"}).value is True
+    seen = set()
+    for i in range(200):
+        by_key = evaluate(ruleset, "f", {"key": f"u{i}"}).value
+        assert evaluate(ruleset, "f", _user_id_only({"userId": f"u{i}"})).value is by_key
+        seen.add(by_key)
+    assert seen == {True, False}

@@ -82,6 +82,24 @@ def test_ids_are_unique_per_environment_not_globally(client: Client, keys: Keys)
     assert Exposure.objects.count() == 2
 
 
+@pytest.mark.parametrize("split", ["one batch", "two requests"])
+def test_ids_are_unique_per_type_in_one_batch_and_across_requests(
+    client: Client, keys: Keys, split: str
+) -> None:
+    """The rule (docs/events.md): an id is unique per environment and event type. The same id
+    as an exposure and as an llm_call is two events, whether they come together or apart;
+    the same id and type again is a duplicate either way."""
+    events = [exposure("same-id"), llm_call("same-id"), llm_call("same-id")]
+    if split == "one batch":
+        answers = [_post(client, keys, events).json()]
+    else:
+        answers = [_post(client, keys, [event]).json() for event in events]
+    assert sum(a["accepted"] for a in answers) == 2
+    assert sum(a["duplicates"] for a in answers) == 1
+    assert Exposure.objects.filter(event_id="same-id").count() == 1
+    assert LlmCall.objects.filter(event_id="same-id").count() == 1
+
+
 def test_an_all_duplicate_batch_answers_200(client: Client, keys: Keys) -> None:
     _post(client, keys, [implicit("i-1")])
     response = _post(client, keys, [implicit("i-1")])

@@ -112,7 +112,7 @@ def test_create_flag_and_refuse_bad_ones(client: Any, demo: Any, editor_user: An
         (BOOL_FLAG | {"kind": "colour"}, "kind"),
         (BOOL_FLAG | {"variants": "on,off"}, "variants"),
         (BOOL_FLAG | {"key": "Bad Key!"}, "key"),
-        (BOOL_FLAG | {"name": "nul\u0000"}, "body"),
+        (BOOL_FLAG | {"name": "nul\u0000"}, "name"),
     ],
 )
 def test_malformed_flag_input_names_the_field(

@@ -89,7 +89,12 @@ def test_a_second_import_updates_in_place_with_new_versions(env: Any, tmp_path: 
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [("{not json", "not valid JSON"), ('{"version": 1}', "'features' list"), ("[]", "features")],
+    [
+        ("{not json", "not valid JSON"),
+        ('{"version": 1}', "'features' list"),
+        ("[]", "features"),
+        ('{"features": ' + "[" * 10_000, "nested deeper than 64 levels"),
+    ],
 )
 def test_malformed_files_are_refused_clearly(
     env: Any, tmp_path: Path, content: str, message: str

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from flagsite_sdk.client import Client
 from flagsite_sdk.events import EventBuffer, exposure_event
 
@@ -164,6 +165,35 @@ def test_429_retry_after_is_honoured(fake: FakeServer, make_client: Callable[...
     assert len([r for r in fake.requests if r.path == "/api/v1/events"]) == 1
     fake.heal()
     wait_for(lambda: fake.stored, timeout=3)
+
+
+# The server's answer while its database is unreachable (tests/flagsite/test_outage.py).
+OUTAGE = Reply(
+    503,
+    {"error": {"code": "unavailable", "message": "The database is unreachable; try again."}},
+    {"Retry-After": "1", "Content-Type": "application/json"},
+)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/events", "/api/v1/feedback"])
+def test_an_outage_503_is_retried_after_retry_after_and_nothing_is_lost(
+    fake: FakeServer, make_client: Callable[..., Client], path: str
+) -> None:
+    fake.fail(path, OUTAGE)
+    client = make_client(fake.url, record_exposures=False)
+    if path.endswith("events"):
+        sent = client.track_implicit(conversation_id="c", signal="copied")
+    else:
+        sent = client.feedback(type="thumbs_up", conversation_id="c")
+    wait_for(lambda: [r for r in fake.requests if r.path == path])
+    threading.Event().wait(0.5)  # backoff alone would have retried several times by now
+    assert len([r for r in fake.requests if r.path == path]) == 1
+    assert client.stats.events_discarded == 0
+    fake.heal()
+    assert client.flush(timeout=5)
+    retried = [r for r in fake.requests if r.path == path]
+    assert len(retried) == 2 and retried[0].body == retried[1].body  # same ids
+    assert sent in retried[1].body.decode()
 
 
 def test_invalid_events_are_dropped_not_retried(

@@ -1,4 +1,3 @@
-import json
 from pathlib import Path
 from typing import Any
 
@@ -8,6 +7,7 @@ from flags.changes import Actor
 from flags.models import Environment
 from flags.unleash_import import unleash_import
 from flags.validation import ConfigError
+from flagsite.jsonbody import JsonInputError, JsonTooDeep, json_parse
 
 
 class Command(BaseCommand):
@@ -26,11 +26,13 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["file"])
         try:
-            data = json.loads(path.read_text())
+            data = json_parse(path.read_bytes())
         except FileNotFoundError:
             raise CommandError(f"{path}: no such file") from None
-        except json.JSONDecodeError as exc:
-            raise CommandError(f"{path}: not valid JSON ({exc})") from None
+        except JsonTooDeep as exc:
+            raise CommandError(f"{path}: {exc.message}") from None
+        except JsonInputError as exc:
+            raise CommandError(f"{path}: not valid JSON ({exc.message})") from None
         if not isinstance(data, dict) or not isinstance(data.get("features"), list):
             raise CommandError(f"{path}: expected an object with a 'features' list")
         try:

@@ -46,12 +46,21 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
 }
 
 # Unleash's context field currentTime is the engine's `now` attribute (which defaults to the
-# current time, as Unleash's does).
-_ATTRIBUTES = {"currentTime": "now"}
+# current time, as Unleash's does); Unleash's userId is flagsite's targeting `key`, so an app
+# that passes its user id as `key` (as flagsite's docs teach) keeps every imported rule.
+_ATTRIBUTES = {"currentTime": "now", "userId": "key"}
+# Bucketing by userId reads `key`, falling back to a `userId` attribute when `key` is absent
+# (the same value hashes to the same bucket either way).
+_BUCKET_NAMES = {"userId": ["key", "userId"]}
 
 
 def attribute_name(context_name: str) -> str:
     return _ATTRIBUTES.get(context_name, context_name)
+
+
+def bucket_names(context_name: str) -> list[str]:
+    """The `bucket_by` list for an Unleash stickiness field."""
+    return list(_BUCKET_NAMES.get(context_name, [attribute_name(context_name)]))
 
 
 def never(attribute: str) -> Clause:

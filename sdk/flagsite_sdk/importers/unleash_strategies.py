@@ -11,12 +11,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..engine.literals import parse_network
-from .unleash_constraints import Clause, Warn, attribute_name, never
+from .unleash_constraints import Clause, Warn, bucket_names, never
 
 # Unleash's "default" stickiness for rollouts: userId, then sessionId, then a random number,
 # which no deterministic engine can reproduce; contexts with neither are not admitted (except
 # at 100 %, where the gate is left out, so everyone is).
-DEFAULT_ROLLOUT_STICKINESS = ["userId", "sessionId"]
+DEFAULT_ROLLOUT_STICKINESS = ["key", "userId", "sessionId"]
 
 
 def _ids(value: Any) -> list[str]:
@@ -55,7 +55,7 @@ def strategy_clauses(
     if name == "default":
         return [], None
     if name == "userWithId":
-        return [{"attribute": "userId", "op": "in", "values": _ids(params.get("userIds"))}], None
+        return [{"attribute": "key", "op": "in", "values": _ids(params.get("userIds"))}], None
     if name == "remoteAddress":
         addresses = _ids(params.get("IPs"))
         valid = [a for a in addresses if parse_network(a) is not None]
@@ -70,7 +70,7 @@ def strategy_clauses(
         clause = {"attribute": "hostname", "op": "in", "values": hosts, "case_insensitive": True}
         return [clause], None
     if name in ("gradualRolloutUserId", "gradualRolloutSessionId"):
-        by = ["userId"] if name == "gradualRolloutUserId" else ["sessionId"]
+        by = bucket_names("userId" if name == "gradualRolloutUserId" else "sessionId")
         return [], _rollout(params.get("percentage"), by, str(params.get("groupId") or ""))
     if name == "gradualRolloutRandom":
         return [], _random_rollout(params.get("percentage"), feature_name, warn)
@@ -84,7 +84,7 @@ def strategy_clauses(
             if percentage == 100:
                 return [], None  # admits everyone, even without userId/sessionId
             return [], _rollout(params.get("rollout"), DEFAULT_ROLLOUT_STICKINESS, group_id)
-        by = [attribute_name(str(stickiness))]
+        by = bucket_names(str(stickiness))
         return [], _rollout(params.get("rollout"), by, group_id)
     warn(f"strategy {name!r} is not a built-in Unleash strategy and was left out")
     return None

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .unleash_constraints import Warn, attribute_name
+from .unleash_constraints import Warn, attribute_name, bucket_names
 
 OFF, ON = "off", "on"
 _KEY_RE = re.compile(r"[^a-zA-Z0-9_.-]")
@@ -77,8 +77,8 @@ def _bucket_by(stickiness: Any) -> list[str]:
     # Unleash's "default" stickiness for variants: userId, then sessionId, then remoteAddress
     # (then random, which a deterministic engine cannot do: the first variant is served).
     if not stickiness or stickiness in ("default", "random"):
-        return ["userId", "sessionId", "remoteAddress"]
-    return [attribute_name(str(stickiness))]
+        return ["key", "userId", "sessionId", "remoteAddress"]
+    return bucket_names(str(stickiness))
 
 
 def serve(
