@@ -32,8 +32,8 @@ from queue import Empty, Queue
 from typing import Any
 from urllib.parse import urlparse
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _server import database_prepare, database_recreate, server_env, server_start
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench._server import database_prepare, database_recreate, server_env, server_start
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/flagsite_ingest_bench"
 SERVER_KEY = "fs_srv_demo_development_server_key"
@@ -82,6 +82,9 @@ class Totals:
 def _send_all(url: str, bodies: list[bytes], concurrency: int) -> tuple[Totals, float]:
     """POST every body with `concurrency` keep-alive connections; returns totals and seconds."""
     parsed = urlparse(url)
+    host = parsed.hostname
+    if host is None:
+        raise SystemExit(f"not a server URL: {url}")
     work: Queue[bytes] = Queue()
     for body in bodies:
         work.put(body)
@@ -90,7 +93,7 @@ def _send_all(url: str, bodies: list[bytes], concurrency: int) -> tuple[Totals, 
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {SERVER_KEY}"}
 
     def worker() -> None:
-        conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=REQUEST_TIMEOUT)
+        conn = http.client.HTTPConnection(host, parsed.port, timeout=REQUEST_TIMEOUT)
         while True:
             try:
                 body = work.get_nowait()
@@ -103,9 +106,7 @@ def _send_all(url: str, bodies: list[bytes], concurrency: int) -> tuple[Totals, 
                 ok = response.status in (200, 400) and "accepted" in answer
             except (OSError, ValueError, http.client.HTTPException):
                 conn.close()
-                conn = http.client.HTTPConnection(
-                    parsed.hostname, parsed.port, timeout=REQUEST_TIMEOUT
-                )
+                conn = http.client.HTTPConnection(host, parsed.port, timeout=REQUEST_TIMEOUT)
                 ok, answer = False, {}
             with lock:
                 totals.requests += 1

@@ -170,7 +170,8 @@ def unleash_features() -> dict[str, Any]:
 def run_unleash(contexts: list[dict[str, Any]], repeat: int) -> Result | None:
     """UnleashClient bootstrapped from a dict: no fetching, no metrics, no registration."""
     try:
-        from UnleashClient import UnleashClient  # type: ignore[attr-defined]
+        # unused-ignore: without the optional bench extras UnleashClient is not installed
+        from UnleashClient import UnleashClient  # type: ignore[attr-defined, unused-ignore]
         from UnleashClient.cache import FileCache
     except ImportError:
         print("UnleashClient is not installed")

@@ -22,12 +22,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import DatabaseError
 from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
+from rest_framework.request import Request
 
 from flags.models.tokens import TOKEN_PREFIX
 
@@ -64,6 +65,12 @@ class KeyPrincipal:
         return f"api key {self.hint}…"
 
 
+def key_principal(request: Request) -> KeyPrincipal:
+    """`request.user` on a view guarded by ApiKeyAuthentication and IsAnyKey/IsServerKey: the
+    permission classes have ensured it is a KeyPrincipal, which the type system cannot see."""
+    return cast(KeyPrincipal, request.user)
+
+
 def raw_key_from_headers(meta: dict[str, Any]) -> str | None:
     header = meta.get("HTTP_AUTHORIZATION", "")
     if header:
@@ -89,7 +96,7 @@ _keys_lock = threading.Lock()
 def _recheck_seconds() -> float:
     value = getattr(settings, "FLAGSITE_API_KEY_RECHECK_SECONDS", None)
     if value is None:
-        value = getattr(settings, "FLAGSITE_RULESET_CHECK_INTERVAL", 1.0)
+        return float(getattr(settings, "FLAGSITE_RULESET_CHECK_INTERVAL", 1.0))
     return float(value)
 
 

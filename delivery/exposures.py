@@ -125,7 +125,9 @@ def _take() -> tuple[dict[Bucket, list[Any]], dict[tuple[int, str, str, str], fl
     return _flatten(slots), units
 
 
-def _put_back(counts: dict[Bucket, list[Any]], units: dict[tuple[int, str, str, str], float]):
+def _put_back(
+    counts: dict[Bucket, list[Any]], units: dict[tuple[int, str, str, str], float]
+) -> None:
     """A failed flush returns its counts, so the next one writes them (bounded while the
     database stays down)."""
     with _lock:

@@ -25,7 +25,7 @@ from flags.publish import Published
 from flagsite.jsonbody import BodyTooLarge
 
 from . import schema_docs as docs
-from .auth import ApiKeyAuthentication, IsAnyKey, KeyPrincipal
+from .auth import ApiKeyAuthentication, IsAnyKey, key_principal
 from .common import (
     InputError,
     KeyRateThrottle,
@@ -117,7 +117,7 @@ class OfrepFlagView(_OfrepView):
         },
     )
     def post(self, request: Request, key: str) -> HttpResponse:
-        principal: KeyPrincipal = request.user
+        principal = key_principal(request)
         try:
             context = _parse(request)
         except InputError as exc:
@@ -147,7 +147,7 @@ class OfrepBulkView(_OfrepView):
         },
     )
     def post(self, request: Request) -> HttpResponse:
-        principal: KeyPrincipal = request.user
+        principal = key_principal(request)
         try:
             context = _parse(request)
         except InputError as exc:

@@ -25,7 +25,8 @@ IF_NONE_MATCH = OpenApiParameter(
 class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
-    fields = serializers.DictField(
+    # declared fields leave the class body (DRF's metaclass): Serializer.fields is not replaced
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()), required=False
     )
 
@@ -51,7 +52,8 @@ class RulesetSerializer(serializers.Serializer):
 
 
 class EvaluateRequestSerializer(serializers.Serializer):
-    context = serializers.DictField(
+    # declared fields leave the class body (DRF's metaclass): Field.context is not replaced
+    context = serializers.DictField(  # type: ignore[assignment]
         help_text="The evaluation context; `key` (or OpenFeature's `targetingKey`) identifies it."
     )
     flags = serializers.ListField(

@@ -24,7 +24,7 @@ from feedback.models import Feedback, LlmCall
 from .attribution import attributed
 from .metrics import CATALOGUE, OUTCOME_METRICS, Metric
 
-SOURCES: dict[str, type] = {"llm_call": LlmCall, "feedback": Feedback}
+SOURCES: dict[str, type[LlmCall] | type[Feedback]] = {"llm_call": LlmCall, "feedback": Feedback}
 
 
 class PercentileDisc(Aggregate):
@@ -45,7 +45,9 @@ def _expr(value: Any) -> Any:
     return Cast(F(value) if isinstance(value, str) else value, FloatField())
 
 
-def _events(source: str, *, environment_id: int, flag_key: str, since: datetime, until: datetime):
+def _events(
+    source: str, *, environment_id: int, flag_key: str, since: datetime, until: datetime
+) -> QuerySet:
     model = SOURCES[source]
     rows = model.objects.filter(
         environment_id=environment_id, timestamp__gte=since, timestamp__lt=until

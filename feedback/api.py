@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from delivery.auth import ApiKeyAuthentication, IsAnyKey, IsServerKey, KeyPrincipal
+from delivery.auth import ApiKeyAuthentication, IsAnyKey, IsServerKey, key_principal
 from delivery.limits import ip_limit, key_limit_wait, throttle
 from delivery.schema_docs import ERROR
 from flagsite.jsonbody import BodyTooLarge, JsonInputError, JsonTooDeep, json_parse, request_body
@@ -79,7 +79,7 @@ class EventsApi(APIView):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        principal: KeyPrincipal = request.user
+        principal = key_principal(request)
         throttle(key_limit_wait(principal, request, scope="events"))
 
     @extend_schema(
@@ -100,7 +100,7 @@ class EventsApi(APIView):
             raise _invalid("events", "must contain at least one event")
         if len(events) > MAX_EVENTS:
             raise PayloadTooLarge(f"At most {MAX_EVENTS} events per request; got {len(events)}.")
-        result = events_ingest(environment_id=request.user.environment_id, events=events)
+        result = events_ingest(environment_id=key_principal(request).environment_id, events=events)
         answer = 200 if result.accepted or result.duplicates else 400
         return Response(result.as_json(), status=answer)
 
@@ -116,7 +116,7 @@ class FeedbackApi(APIView):
         # The IP limit comes first, so a flood of bad keys costs no key lookups.
         ip_limit(request, scope="feedback", per_minute=settings.FEEDBACK_RATE_LIMIT_PER_IP)
         super().initial(request, *args, **kwargs)
-        principal: KeyPrincipal = request.user
+        principal = key_principal(request)
         throttle(key_limit_wait(principal, request, scope="feedback"))
 
     @extend_schema(
@@ -128,7 +128,7 @@ class FeedbackApi(APIView):
         body = json_body(request, max_bytes=MAX_FEEDBACK_BYTES)
         try:
             event_id, stored = feedback_ingest(
-                environment_id=request.user.environment_id, payload=body
+                environment_id=key_principal(request).environment_id, payload=body
             )
         except Invalid as exc:
             raise exceptions.ValidationError({k: [v] for k, v in exc.errors.items()}) from None

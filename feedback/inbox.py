@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django import forms
 from django.db.models import CharField, Count, Exists, OuterRef, QuerySet, Subquery, Value
@@ -22,6 +22,9 @@ from django.utils import timezone
 from flags.models import Environment
 
 from .models import Category, Feedback, FeedbackType, LlmCall
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 UNCATEGORIZED = "uncategorized"
 # The category chart's geometry (inline SVG): label column, bar column, row height.
@@ -90,7 +93,14 @@ def _day_start(day: Any) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
 
 
-def feedback_search(filters: dict[str, Any], *, with_category: bool = True) -> QuerySet[Feedback]:
+class _SearchAnnotations(TypedDict):
+    effective: str
+    linked_call_id: int | None
+
+
+def feedback_search(
+    filters: dict[str, Any], *, with_category: bool = True
+) -> QuerySet[WithAnnotations[Feedback, _SearchAnnotations]]:
     """Feedback matching the inbox filters (cleaned InboxFilters data), newest first."""
     base = Feedback.objects.all()
     # A changed vote counts once: only the latest per (response, user), unless asked for all.
@@ -143,7 +153,7 @@ class Row:
 def rows_with_calls(feedback: Iterable[Feedback]) -> list[Row]:
     """Attach each piece of feedback's linked LLM call (one query for the lot)."""
     items = list(feedback)
-    ids = {f.linked_call_id for f in items if getattr(f, "linked_call_id", None)}
+    ids = {call_id for f in items if (call_id := getattr(f, "linked_call_id", None))}
     calls = LlmCall.objects.in_bulk(ids) if ids else {}
     return [Row(f, calls.get(getattr(f, "linked_call_id", None))) for f in items]
 

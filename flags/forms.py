@@ -166,7 +166,7 @@ def parse_serve(
         if variant not in variant_keys:
             errors.append((f"{path}.variant", "Choose one of the flag's variants."))
         return {"variant": variant}
-    split = []
+    split: list[dict[str, Any]] = []
     for i, key in enumerate(variant_keys):
         text = post.get(f"{prefix}-w{i}", "").strip()
         if not text:
@@ -326,12 +326,13 @@ def parse_variants(post: Any, kind: str) -> tuple[list[dict[str, Any]], Errors]:
 
 
 def default_variants(kind: str) -> list[dict[str, Any]]:
-    return {
+    defaults: dict[str, list[dict[str, Any]]] = {
         FlagKind.BOOLEAN: [{"key": "on", "value": True}, {"key": "off", "value": False}],
         FlagKind.STRING: [{"key": "control", "value": ""}, {"key": "treatment", "value": ""}],
         FlagKind.NUMBER: [{"key": "low", "value": 0}, {"key": "high", "value": 1}],
         FlagKind.JSON: [{"key": "control", "value": {}}, {"key": "treatment", "value": {}}],
-    }.get(kind, [])
+    }
+    return defaults.get(kind, [])
 
 
 # --- plain Django forms --------------------------------------------------------------------

@@ -65,7 +65,7 @@ def publish_pending() -> list[str]:
 def _reports() -> list[PublishReport]:
     if not hasattr(_state, "reports"):
         _state.reports = []
-    return _state.reports  # type: ignore[no-any-return]
+    return _state.reports
 
 
 class _Pending:

@@ -143,14 +143,15 @@ class JsonBodyParser(parsers.JSONParser):
         raw = stream.read(limit + 1) if stream is not None else b""
         if len(raw) > limit:
             raise BodyTooLarge(f"The body is over the limit of {limit} bytes.")
-        encoding = parsers.get_encoding(parser_context or {})
+        # DRF 3.18 has parsers.get_encoding; djangorestframework-stubs 3.18.1 does not know it yet
+        encoding: str = parsers.get_encoding(parser_context or {})  # type: ignore[attr-defined]
         if encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
             try:
                 raw = raw.decode(encoding)
             except UnicodeDecodeError:
                 message = f"Not valid JSON: the body is not {encoding} text."
                 raise exceptions.ValidationError({"body": [message]}) from None
-        options = {"parse_constant": strict_constant} if self.strict else {}
+        options: dict[str, Any] = {"parse_constant": strict_constant} if self.strict else {}
         try:
             return json_parse(raw, **options)
         except JsonInputError as exc:

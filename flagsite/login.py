@@ -172,7 +172,7 @@ class ThrottledLoginMixin:
         username = self.cleaned_data.get("username")
         password = self.cleaned_data.get("password")
         if username is None or not password or self.request is None:
-            return super().clean()  # type: ignore[misc, no-any-return]
+            return super().clean()  # type: ignore[misc]  # a mixin: super() is the form
         try:
             attempt = login_attempt_start(self.request, username)
         except LoginThrottled as exc:

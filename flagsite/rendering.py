@@ -6,8 +6,16 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django_htmx.middleware import HtmxDetails
 
 from flags.policy import access_for
+
+
+class HtmxHttpRequest(HttpRequest):
+    """A request that went through django-htmx's middleware (settings.MIDDLEWARE): views that
+    read `request.htmx` annotate their request with this."""
+
+    htmx: HtmxDetails
 
 
 def page(

@@ -14,7 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from flags.permissions import require_write
-from flagsite.rendering import page
+from flagsite.rendering import HtmxHttpRequest, page
 
 from ..inbox import (
     BAR_STEP,
@@ -89,7 +89,7 @@ def feedback_export(request: HttpRequest) -> StreamingHttpResponse:
 
 @login_required
 @require_POST
-def feedback_triage_view(request: HttpRequest, pk: int) -> HttpResponse:
+def feedback_triage_view(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     require_write(request.user)
     item = get_object_or_404(Feedback, pk=pk)
     category = request.POST.get("category")

@@ -17,6 +17,7 @@ from .access import (
     actor_for,
     config_errors_as_400,
     parsed,
+    request_user,
     segment_get,
 )
 from .schema_docs import SESSION_ERRORS
@@ -148,7 +149,7 @@ class TokenListView(ManagementView):
         responses={200: s.TokenSerializer(many=True), **SESSION_ERRORS},
     )
     def get(self, request: Request) -> Response:
-        tokens = PersonalToken.objects.filter(user=request.user)
+        tokens = PersonalToken.objects.filter(user=request_user(request))
         return Response(s.TokenSerializer(tokens, many=True).data)
 
     @extend_schema(
@@ -161,7 +162,7 @@ class TokenListView(ManagementView):
         if not isinstance(request.successful_authenticator, authentication.SessionAuthentication):
             raise exceptions.PermissionDenied("Log in to create personal tokens.")
         data = parsed(s.TokenCreateSerializer, request, write=False)
-        token, raw = personal_token_create(user=request.user, name=data["name"])
+        token, raw = personal_token_create(user=request_user(request), name=data["name"])
         out = dict(s.TokenSerializer(token).data) | {"token": raw}
         return Response(out, status=status.HTTP_201_CREATED)
 

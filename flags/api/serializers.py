@@ -3,7 +3,7 @@ validated by flags.changes (the engine's validators), exactly as for the UI."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -20,9 +20,24 @@ from flags.models import (
     Version,
 )
 
-KEY_FIELD = {"max_length": 128}
-NAME_FIELD = {"max_length": 200, "required": False, "allow_blank": True, "default": ""}
-COMMENT = {"required": False, "allow_blank": True, "default": "", "max_length": 2000}
+
+class _CharOptions(TypedDict, total=False):
+    """The CharField options shared by several serializers (typed, so `**` stays checked)."""
+
+    max_length: int
+    required: bool
+    allow_blank: bool
+    default: str
+
+
+KEY_FIELD: _CharOptions = {"max_length": 128}
+NAME_FIELD: _CharOptions = {
+    "max_length": 200,
+    "required": False,
+    "allow_blank": True,
+    "default": "",
+}
+COMMENT: _CharOptions = {"required": False, "allow_blank": True, "default": "", "max_length": 2000}
 
 
 class VariantSerializer(serializers.Serializer):
@@ -123,7 +138,9 @@ class VersionSerializer(serializers.ModelSerializer):
     environment = serializers.CharField(source="environment.key", default=None, allow_null=True)
     segment = serializers.CharField(source="segment.key", default=None, allow_null=True)
     author = serializers.SerializerMethodField()
-    data = serializers.DictField()
+    # DRF's serializer metaclass moves declared fields out of the class body, so this field does
+    # not replace Serializer.data at runtime; the stubs cannot know that.
+    data = serializers.DictField()  # type: ignore[assignment]
 
     class Meta:
         model = Version

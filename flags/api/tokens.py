@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -10,7 +11,7 @@ from flags.models import PersonalToken
 
 
 @transaction.atomic
-def personal_token_create(*, user: object, name: str) -> tuple[PersonalToken, str]:
+def personal_token_create(*, user: User, name: str) -> tuple[PersonalToken, str]:
     """Returns the row and the raw token, which is not stored and cannot be shown again."""
     raw = PersonalToken.generate()
     token = PersonalToken.objects.create(

@@ -14,7 +14,8 @@ from django.shortcuts import get_object_or_404
 from flags.changes import Actor
 from flags.models import Environment, Flag
 from flags.validation import ConfigError
-from flagsite.rendering import page  # noqa: F401 - the flag pages import it from here
+from flagsite.rendering import HtmxHttpRequest as HtmxHttpRequest  # re-exported for the pages
+from flagsite.rendering import page as page  # re-exported for the pages
 
 
 def actor(request: HttpRequest) -> Actor:

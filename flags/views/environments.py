@@ -43,7 +43,9 @@ def environments(request: HttpRequest) -> HttpResponse:
     # A key just created: its secret was stashed by api_key_new and is shown on this one GET.
     stashed = request.session.pop(NEW_KEY_SESSION, None)
     if isinstance(stashed, dict) and access_for(request.user).is_admin:
-        created = ApiKey.objects.select_related("environment").filter(pk=stashed.get("id"))
+        key_id = stashed.get("id")
+        keys = ApiKey.objects.select_related("environment")
+        created = keys.filter(pk=key_id) if key_id is not None else keys.none()
         if created:
             extra = {"created": created[0], "raw_key": stashed.get("raw", "")}
     response = page(request, "environments/index.html", _context(**extra))

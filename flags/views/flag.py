@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from flags.changes import flag_create, flag_update
 from flags.forms import (
+    Errors,
     default_variants,
     form_count,
     parse_variants,
@@ -24,7 +25,15 @@ from flags.forms import (
 from flags.models import Environment, FlagKind, Lifecycle
 from flags.policy import access_for, production_exists, require_flag_update, require_write
 
-from ._common import actor, change_errors, comment_from, get_flag, page, split_errors
+from ._common import (
+    HtmxHttpRequest,
+    actor,
+    change_errors,
+    comment_from,
+    get_flag,
+    page,
+    split_errors,
+)
 from .dashboard import flag_row
 from .editor import variants_vm
 from .rules import targeting_context
@@ -56,7 +65,8 @@ def _variant_op(
     """Add or remove a variant row, keeping what was typed in the other rows."""
     name, _, arg = op.partition(":")
     if name == "add_variant":
-        blank = {FlagKind.BOOLEAN: False, FlagKind.NUMBER: 0, FlagKind.JSON: {}}.get(kind, "")
+        blanks: dict[str, Any] = {FlagKind.BOOLEAN: False, FlagKind.NUMBER: 0, FlagKind.JSON: {}}
+        blank = blanks.get(kind, "")
         variants.append({"key": "", "value": blank})
         raw.append(variant_value_text(kind, blank))
         return variants, raw, f"v{len(variants) - 1}-key"
@@ -88,7 +98,7 @@ def _after_removal(index: int, op: str) -> int:
 
 
 @login_required
-def flag_new(request: HttpRequest) -> HttpResponse:
+def flag_new(request: HtmxHttpRequest) -> HttpResponse:
     require_write(request.user)
     kind = request.POST.get("kind") or request.GET.get("kind") or FlagKind.BOOLEAN
     if kind not in FlagKind.values:
@@ -173,7 +183,7 @@ def _keep_extra_fields(
 
 
 @login_required
-def flag_settings(request: HttpRequest, key: str) -> HttpResponse:
+def flag_settings(request: HtmxHttpRequest, key: str) -> HttpResponse:
     flag = get_flag(key)
     access = access_for(request.user)
     values = {
@@ -184,7 +194,8 @@ def flag_settings(request: HttpRequest, key: str) -> HttpResponse:
         "owner": str(flag.owner_id or ""),
     }
     owners = list(get_user_model().objects.filter(is_active=True).order_by("username"))
-    variants, errors, raw, focus = list(flag.variants), [], None, ""
+    variants, raw, focus = list(flag.variants), None, ""
+    errors: Errors = []
     has_production = production_exists()
     if request.method == "POST":
         require_write(request.user)
@@ -197,7 +208,7 @@ def flag_settings(request: HttpRequest, key: str) -> HttpResponse:
             variants, raw, focus = _variant_op(variants, raw, op, flag.kind)
             errors = []
         elif not errors:
-            changes = {
+            changes: dict[str, Any] = {
                 "name": values["name"],
                 "description": values["description"],
                 "tags": split_list(values["tags"]),

@@ -103,8 +103,8 @@ def restore_preview(current: Version, target: Version) -> dict[str, Any]:
             if before != after:
                 headline.append(f"{field.capitalize()} keys: {before} now, {after} after.")
         if now.get("percentage") != then.get("percentage"):
-            before, after = now.get("percentage"), then.get("percentage")
-            headline.append(f"Percentage: {before} now, {after} after.")
+            percent_now, percent_then = now.get("percentage"), then.get("percentage")
+            headline.append(f"Percentage: {percent_now} now, {percent_then} after.")
     rows = diff_rows(json_diff(now, then))
     return {"headline": headline, "rows": rows}
 
@@ -119,7 +119,7 @@ def flag_history(request: HttpRequest, key: str) -> HttpResponse:
     versions = list(_versions(flag, scope))
     a, b = _diff_pair(versions, request.GET.get("a"), request.GET.get("b"))
     for version in versions[1:]:  # the rollback confirm says what will change
-        version.preview = restore_preview(versions[0], version)  # type: ignore[attr-defined]
+        version.preview = restore_preview(versions[0], version)
     context = {
         "flag": flag,
         "tab": "history",

@@ -22,7 +22,15 @@ from flags.models import Environment, Flag, FlagConfig
 from flags.policy import access_for, require_environment
 from flags.snippets import snippets_context
 
-from ._common import actor, change_errors, comment_from, get_environment, get_flag, page
+from ._common import (
+    HtmxHttpRequest,
+    actor,
+    change_errors,
+    comment_from,
+    get_environment,
+    get_flag,
+    page,
+)
 from .dashboard import flag_row
 from .editor import config_editor
 
@@ -113,7 +121,7 @@ def targeting_context(
 
 
 @login_required
-def targeting_editor(request: HttpRequest, key: str, env: str) -> HttpResponse:
+def targeting_editor(request: HtmxHttpRequest, key: str, env: str) -> HttpResponse:
     """GET: the editor for one environment (the form, or JSON mode with ?mode=json)."""
     flag, environment = get_flag(key), get_environment(env)
     mode = "json" if request.GET.get("mode") == "json" else "form"
@@ -129,7 +137,7 @@ def targeting_editor(request: HttpRequest, key: str, env: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def targeting_save(request: HttpRequest, key: str, env: str) -> HttpResponse:
+def targeting_save(request: HtmxHttpRequest, key: str, env: str) -> HttpResponse:
     flag, environment = get_flag(key), get_environment(env)
     require_environment(request.user, environment)
     current = FlagConfig.objects.get(flag=flag, environment=environment)

@@ -16,7 +16,7 @@ from flags.forms import OPERATORS, parse_clauses, split_list
 from flags.models import AuditEvent, FlagConfig, Segment, Version
 from flags.policy import access_for, require_segment_change, segment_reaches_production
 
-from ._common import actor, change_errors, comment_from, page, split_errors
+from ._common import HtmxHttpRequest, actor, change_errors, comment_from, page, split_errors
 from .editor import clause_vm
 from .history import restore_preview
 
@@ -140,7 +140,8 @@ def _context(
         "clause_count": len(fields.get("clauses") or []),
         "operators": OPERATORS,
         "segments": [
-            (s.key, s.name) for s in Segment.objects.exclude(pk=segment.pk if segment else None)
+            (s.key, s.name)
+            for s in (Segment.objects.exclude(pk=segment.pk) if segment else Segment.objects.all())
         ],
         "field_errors": {
             k: v for k, v in grouped["fields"].items() if k != "clauses" or not clause_errors
@@ -159,7 +160,7 @@ def _context(
     }
 
 
-def _save(request: HttpRequest, segment: Segment | None) -> HttpResponse:
+def _save(request: HtmxHttpRequest, segment: Segment | None) -> HttpResponse:
     require_segment_change(request.user, segment)
     fields, errors = _parse(request.POST)
     key = request.POST.get("key", "").strip() if segment is None else segment.key
@@ -193,16 +194,22 @@ def _save(request: HttpRequest, segment: Segment | None) -> HttpResponse:
 
 
 @login_required
-def segment_new(request: HttpRequest) -> HttpResponse:
+def segment_new(request: HtmxHttpRequest) -> HttpResponse:
     require_segment_change(request.user, None)
     if request.method == "POST":
         return _save(request, None)
-    fields = {"clauses": [], "included": [], "excluded": [], "bucket_by": "key", "percentage": None}
+    fields: dict[str, Any] = {
+        "clauses": [],
+        "included": [],
+        "excluded": [],
+        "bucket_by": "key",
+        "percentage": None,
+    }
     return page(request, "segments/edit.html", _context(None, fields, [], request))
 
 
 @login_required
-def segment_detail(request: HttpRequest, key: str) -> HttpResponse:
+def segment_detail(request: HtmxHttpRequest, key: str) -> HttpResponse:
     segment = get_object_or_404(Segment, key=key)
     if request.method == "POST":
         return _save(request, segment)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -15,13 +17,21 @@ from flags.changes import flag_toggle
 from flags.models import Environment, FlagConfig
 from flags.policy import require_environment
 
-from ._common import actor, change_errors, comment_from, get_environment, get_flag, page
+from ._common import (
+    HtmxHttpRequest,
+    actor,
+    change_errors,
+    comment_from,
+    get_environment,
+    get_flag,
+    page,
+)
 from .dashboard import flag_row
 
 
 @login_required
 @require_POST
-def toggle(request: HttpRequest, key: str, env: str) -> HttpResponse:
+def toggle(request: HtmxHttpRequest, key: str, env: str) -> HttpResponse:
     flag = get_flag(key)
     environment = get_environment(env)
     require_environment(request.user, environment)
@@ -43,7 +53,12 @@ def toggle(request: HttpRequest, key: str, env: str) -> HttpResponse:
         flag.refresh_from_db()
         environments = list(Environment.objects.all())
         row = flag_row(flag, environments, request.user, timezone.now())
-        context = {"row": row, "environments": environments, "error": error, "error_env": env}
+        context: dict[str, Any] = {
+            "row": row,
+            "environments": environments,
+            "error": error,
+            "error_env": env,
+        }
         if source != "flag":
             return page(request, "flags/_flag_row.html", context)
         # The flag page shows the state twice (the header's switches and the targeting tab's

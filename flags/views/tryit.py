@@ -5,17 +5,17 @@ from __future__ import annotations
 import json
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 
 from flags.forms import TryItForm
 from flags.models import FlagConfig
 from flags.ruleset import ruleset_build
 
-from ._common import get_flag, page
+from ._common import HtmxHttpRequest, get_flag, page
 
 
 @login_required
-def try_it(request: HttpRequest, key: str) -> HttpResponse:
+def try_it(request: HtmxHttpRequest, key: str) -> HttpResponse:
     """A GET (it changes nothing), so viewers can use it too."""
     from flagsite_sdk.engine import compile_ruleset, evaluate
 

@@ -41,7 +41,7 @@ def usage_chart(
     bars = []
     for i, start in enumerate(starts):
         y = float(CHART_HEIGHT)
-        rects = []
+        rects: list[dict[str, Any]] = []
         for variant in order:
             n = series.get(variant, [0] * len(starts))[i]
             if not n:
