@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -71,6 +72,8 @@ _db_versions: dict[str, tuple[int, int]] = {}
 _db_versions_until = 0.0
 # Environments a background thread is loading now (at most one thread per environment).
 _loading: set[str] = set()
+# The process whose watcher thread runs (a forked web worker starts its own).
+_watcher_pid = 0
 
 
 def _body_key(env_key: str) -> str:
@@ -220,7 +223,9 @@ def _refresh(env_key: str, local: Published | None) -> Published:
     if local is not None and version <= local.version:
         _next_check[env_key] = time.monotonic() + _check_interval()
         return local
-    background = BACKGROUND_LOAD and getattr(settings, "FLAGSITE_RULESET_BACKGROUND_LOAD", True)
+    background = _background()
+    if background:
+        _watcher_start()
     if local is None or not background:
         return _load(env_key, env_id, version, local)
     # Keep serving what we have; a background thread compiles the new version and swaps it in.
@@ -236,6 +241,42 @@ def _refresh(env_key: str, local: Published | None) -> Published:
         daemon=True,
     ).start()
     return local
+
+
+def _background() -> bool:
+    return BACKGROUND_LOAD and bool(getattr(settings, "FLAGSITE_RULESET_BACKGROUND_LOAD", True))
+
+
+def _watcher_start() -> None:
+    """One watcher thread per process checks the committed versions every interval, so a process
+    that serves no request for a while (an idle worker, a quiet environment) has the new version
+    loaded before its next request instead of answering that request with the old one."""
+    global _watcher_pid
+    pid = os.getpid()
+    if _watcher_pid == pid:
+        return
+    with _lock:
+        if _watcher_pid == pid:
+            return
+        _watcher_pid = pid
+    threading.Thread(target=_watch, name="ruleset-watch", daemon=True).start()
+
+
+def _watch() -> None:
+    global _watcher_pid
+    while True:
+        time.sleep(_check_interval())
+        if not _background():  # switched off (tests): stop; the next refresh may start one
+            with _lock:
+                _watcher_pid = 0
+            return
+        try:
+            for env_key in list(_local):
+                if time.monotonic() >= _next_check.get(env_key, 0.0):
+                    ruleset_current(env_key)  # a newer version starts a background load
+        except Exception:
+            log.warning("ruleset watcher: could not check the versions", exc_info=True)
+            connections.close_all()  # this thread's connection; a new one next time
 
 
 def _load_in_background(env_key: str, env_id: int, version: int) -> None:

@@ -181,6 +181,23 @@ def test_the_embedded_server_serves_a_change_made_in_manage_py_shell(
         wait_for(server, want)
 
 
+def test_an_idle_server_answers_its_first_request_after_a_change_with_the_new_value(
+    embedded: tuple[Server, dict[str, str]],
+) -> None:
+    """No request for a while: the process's watcher thread has loaded the change before the
+    next request comes, so that request is not answered with the old configuration."""
+    server, env = embedded
+    for enabled in (False, True):
+        before = reason(server)  # warm: its own in-process copy
+        manage(env, "shell", "-c", SHELL_TOGGLE.format(enabled=enabled))
+        want = "DEFAULT" if enabled else "DISABLED"
+        assert before != want
+        # Given no request for a few check intervals (1 s each)
+        time.sleep(4)
+        # Then the very first request serves the change
+        assert reason(server) == want
+
+
 def test_the_embedded_server_serves_what_import_unleash_imported(
     embedded: tuple[Server, dict[str, str]], tmp_path: Path
 ) -> None:
