@@ -46,6 +46,8 @@ def server_env(**overrides: str) -> dict[str, str]:
     env.setdefault("SECRET_KEY", "bench-and-test-only")
     env["DEBUG"] = "false"
     env["ALLOWED_HOSTS"] = "127.0.0.1,localhost"
+    # Plain http on loopback: no redirect to https (the production default with DEBUG off).
+    env.setdefault("SECURE_SSL_REDIRECT", "false")
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env.update(overrides)
     return env
