@@ -176,7 +176,15 @@ def main() -> None:
         sys.exit("bench/scale.py needs PostgreSQL: set DATABASE_URL=postgres://...")
     redis = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/9")
     database_recreate(db)
-    env = server_env(DATABASE_URL=db, REDIS_URL=redis)
+    # One load generator on one address: lift the per-key and per-IP limits (docs/benchmarks.md).
+    unlimited = str(10**9)
+    env = server_env(
+        DATABASE_URL=db,
+        REDIS_URL=redis,
+        FLAGSITE_RATE_LIMIT_PER_MINUTE=unlimited,
+        FLAGSITE_RATE_LIMIT_CLIENT_PER_IP=unlimited,
+        FLAGSITE_RATE_LIMIT_CLIENT_PER_KEY=unlimited,
+    )
     print("preparing the database (migrate, demo data)", file=sys.stderr)
     database_prepare(env)
     token = manage(env, "shell", "-c", TOKEN_SCRIPT).strip().splitlines()[-1]
