@@ -191,7 +191,12 @@ def _var(n: int, sum_a: float, sum_b: float, sum_ab: float) -> float:
     """Sample covariance (ddof 1) of a and b from their sums; the variance when a == b."""
     if n < 2:
         return 0.0
-    return (sum_ab - sum_a * sum_b / n) / (n - 1)
+    centred = sum_ab - sum_a * sum_b / n
+    # Cancellation leaves tiny negative values for constant data; larger ones mean inconsistent
+    # sums (callers report "negative variance").
+    if abs(centred) <= 1e-12 * abs(sum_ab):
+        return 0.0
+    return centred / (n - 1)
 
 
 def _welch_df(var_c: float, n_c: int, var_t: float, n_t: int) -> float:
@@ -257,6 +262,8 @@ def _compare(
     )
     if n_c < 2 or n_t < 2:
         return replace(base, error="fewer than two units in an arm")
+    if var_c < 0 or var_t < 0:
+        return replace(base, error="negative variance: inconsistent sums")
     var_abs = var_c + var_t
     if not var_abs > 0:
         return replace(base, error="no variance")
@@ -285,8 +292,9 @@ def _compare(
 
 def _cohens_d(diff: float, var_c: float, var_t: float) -> float | None:
     """Cohen's d with the average-variance SD sqrt((s_c² + s_t²)/2), s with ddof 1."""
-    sd = math.sqrt((var_c + var_t) / 2)
-    return diff / sd if sd > 0 else None
+    if var_c < 0 or var_t < 0 or var_c + var_t <= 0:
+        return None
+    return diff / math.sqrt((var_c + var_t) / 2)
 
 
 def cohens_h(p_control: float, p_treatment: float) -> float:
