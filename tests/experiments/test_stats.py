@@ -413,3 +413,9 @@ def test_sample_size_is_close_to_the_textbook_normal_formula() -> None:
     formula = 2 * (sp.norm.ppf(0.975) + sp.norm.ppf(0.8)) ** 2 * 4.0**2 / 1.0**2
     assert sample_size(effect=1.0, sd=4.0, test="z") == pytest.approx(formula, rel=1e-4)
     assert mde(n_per_arm=formula, sd=4.0, test="z") == pytest.approx(1.0, rel=1e-4)
+
+
+def test_a_treatment_without_events_has_a_relative_lift_but_no_relative_interval() -> None:
+    got = welch(Moments.proportion(12, 1000), Moments.proportion(0, 1000), proportion=True)
+    assert got.rel_lift == -1 and got.rel_ci is None and got.abs_ci is not None
+    assert got.p_value < 0.05 and got.error == "no variance of the relative lift"
