@@ -8,8 +8,10 @@ No Django here: callers fetch counts, sums, sums of squares and cross-products w
   `compare_quantile` return a `Comparison`; with `sequential_tuning=N*` (or through
   `sequential`) its intervals and p-values are always valid (an asymptotic confidence sequence,
   Waudby-Smith et al. 2024, as GrowthBook's gbstats uses it).
-- `srm`, `holm`, `benjamini_hochberg`, `quantile_rank_ci`, and the design calculators
-  `power`, `sample_size`, `mde` (experiments/stats_power.py, re-exported here).
+  `compare` picks the one that fits the input type.
+- `quantile_rank_ci`; re-exported here: `srm`, `holm`, `benjamini_hochberg`, `adjust`
+  (experiments/stats_checks.py) and the design calculators `power`, `sample_size`, `mde`
+  (experiments/stats_power.py).
 """
 
 from __future__ import annotations
@@ -17,28 +19,42 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any
 
 # scipy.special's ufuncs, not scipy.stats' distributions: ~100x faster on scalars, which the
 # simulations (and a page of many metrics) notice.
 from scipy import special as _special
 
+from experiments.stats_checks import (
+    SRM_THRESHOLD,
+    Correction,
+    SrmResult,
+    adjust,
+    benjamini_hochberg,
+    holm,
+    srm,
+)
 from experiments.stats_power import mde, power, sample_size
 
 __all__ = [
     "DEFAULT_SEQUENTIAL_TUNING",
     "SRM_THRESHOLD",
+    "AnyMoments",
     "Comparison",
+    "Correction",
     "CupedMoments",
     "Moments",
     "QuantileEstimate",
     "RatioMoments",
     "SrmResult",
+    "adjust",
     "benjamini_hochberg",
     "cohens_h",
+    "compare",
     "compare_cuped",
     "compare_quantile",
     "compare_ratio",
+    "cuped_theta",
     "holm",
     "mde",
     "power",
@@ -53,8 +69,6 @@ __all__ = [
 # N*: the total sample size (both arms) at which the confidence sequence is tightest. GrowthBook's
 # default; docs/experiments.md explains the choice.
 DEFAULT_SEQUENTIAL_TUNING = 5000.0
-# Sample ratio mismatch is flagged below this p-value (GrowthBook's and Eppo's default).
-SRM_THRESHOLD = 0.001
 
 
 # --- inputs ---------------------------------------------------------------------------------
@@ -180,12 +194,20 @@ class Comparison:
     variance_reduction: float | None = None
     error: str | None = None
 
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready (for snapshots): intervals as lists, no inf or NaN (they become None)."""
+        out: dict[str, Any] = {}
+        for key, value in self.__dict__.items():
+            if isinstance(value, tuple):
+                value = [_finite(v) for v in value]
+            elif isinstance(value, float):
+                value = _finite(value)
+            out[key] = value
+        return out
 
-@dataclass(frozen=True)
-class SrmResult:
-    chi2: float
-    p_value: float
-    flagged: bool
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
 
 
 # --- the common core ------------------------------------------------------------------------
@@ -274,7 +296,7 @@ def _compare(
         df = _welch_df(var_c, n_c, var_t, n_t)
     n = n_c + n_t
     out["abs_ci"], out["p_value"] = _t_interval(abs_lift, var_abs, df, alpha, tuning, n)
-    out["abs_se"], out["df"] = math.sqrt(var_abs), df
+    out["abs_se"], out["df"] = math.sqrt(var_abs), df if math.isfinite(df) else None
     if est_c == 0:
         if bayesian:
             out["chance_to_beat"] = float(_special.ndtr(abs_lift / out["abs_se"]))
@@ -458,6 +480,27 @@ def compare_quantile(
 AnyMoments = Moments | RatioMoments | CupedMoments
 
 
+def compare(
+    control: AnyMoments,
+    treatment: AnyMoments,
+    alpha: float = 0.05,
+    *,
+    sequential_tuning: float | None = None,
+    proportion: bool = False,
+    bayesian: bool = True,
+) -> Comparison:
+    """`welch`, `compare_ratio` or `compare_cuped`, chosen by the input type (both arms the
+    same kind); fixed horizon unless `sequential_tuning` (N*) is given."""
+    kw: dict[str, Any] = {"sequential_tuning": sequential_tuning, "bayesian": bayesian}
+    if isinstance(control, Moments) and isinstance(treatment, Moments):
+        return welch(control, treatment, alpha, proportion=proportion, **kw)
+    if isinstance(control, RatioMoments) and isinstance(treatment, RatioMoments):
+        return compare_ratio(control, treatment, alpha, **kw)
+    if isinstance(control, CupedMoments) and isinstance(treatment, CupedMoments):
+        return compare_cuped(control, treatment, alpha, **kw)
+    raise TypeError("control and treatment must be the same kind of moments")
+
+
 def sequential(
     control: AnyMoments,
     treatment: AnyMoments,
@@ -467,22 +510,16 @@ def sequential(
     proportion: bool = False,
     bayesian: bool = True,
 ) -> Comparison:
-    """The always-valid version of `welch`, `compare_ratio` or `compare_cuped` (chosen by the
-    input type): an asymptotic confidence sequence with tuning N* = `tuning` (total units)."""
-    if isinstance(control, Moments) and isinstance(treatment, Moments):
-        return welch(
-            control,
-            treatment,
-            alpha,
-            proportion=proportion,
-            sequential_tuning=tuning,
-            bayesian=bayesian,
-        )
-    if isinstance(control, RatioMoments) and isinstance(treatment, RatioMoments):
-        return compare_ratio(control, treatment, alpha, sequential_tuning=tuning, bayesian=bayesian)
-    if isinstance(control, CupedMoments) and isinstance(treatment, CupedMoments):
-        return compare_cuped(control, treatment, alpha, sequential_tuning=tuning, bayesian=bayesian)
-    raise TypeError("control and treatment must be the same kind of moments")
+    """The always-valid `compare`: an asymptotic confidence sequence tightest at N* = `tuning`
+    total units (docs/experiments.md, "Sequential testing")."""
+    return compare(
+        control,
+        treatment,
+        alpha,
+        sequential_tuning=tuning,
+        proportion=proportion,
+        bayesian=bayesian,
+    )
 
 
 def two_proportion_z(
@@ -502,47 +539,7 @@ def two_proportion_z(
     return z, float(2 * _special.ndtr(-abs(z)))
 
 
-# --- sample ratio mismatch, multiple comparisons, quantile ranks -------------------------------
-def srm(observed: Sequence[int], expected_shares: Sequence[float]) -> SrmResult:
-    """Chi-square goodness of fit of the units per arm against the configured allocation;
-    flagged at p < 0.001."""
-    if len(observed) != len(expected_shares) or len(observed) < 2:
-        raise ValueError("observed and expected_shares need the same length, at least 2")
-    total, share_sum = sum(observed), sum(expected_shares)
-    if total == 0:
-        return SrmResult(chi2=0.0, p_value=1.0, flagged=False)
-    expected = [total * s / share_sum for s in expected_shares]
-    chi2 = sum((o - e) ** 2 / e for o, e in zip(observed, expected, strict=True))
-    p = float(_special.chdtrc(len(observed) - 1, chi2))
-    return SrmResult(chi2=chi2, p_value=p, flagged=p < SRM_THRESHOLD)
-
-
-def holm(p_values: Sequence[float]) -> list[float]:
-    """Holm (1979) step-down adjusted p-values, in the input order (family-wise error)."""
-    m = len(p_values)
-    order = sorted(range(m), key=lambda i: p_values[i])
-    adjusted = [0.0] * m
-    running = 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * p_values[i]))
-        adjusted[i] = running
-    return adjusted
-
-
-def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
-    """Benjamini-Hochberg (1995) step-up adjusted p-values (q-values), in the input order
-    (false discovery rate)."""
-    m = len(p_values)
-    order = sorted(range(m), key=lambda i: p_values[i], reverse=True)
-    adjusted = [0.0] * m
-    running = 1.0
-    for k, i in enumerate(order):
-        rank = m - k  # 1-based rank in ascending order
-        running = min(running, m * p_values[i] / rank)
-        adjusted[i] = min(1.0, running)
-    return adjusted
-
-
+# --- quantile ranks ----------------------------------------------------------------------
 def quantile_rank_ci(n: int, q: float, alpha: float = 0.05) -> tuple[int, int]:
     """1-based ranks (lo, hi) of the order statistics bounding a (1 − alpha) CI of the
     q-quantile of n values: n·q ∓ z·sqrt(n·q·(1 − q)), rounded outward, kept within 1..n.
@@ -554,11 +551,3 @@ def quantile_rank_ci(n: int, q: float, alpha: float = 0.05) -> tuple[int, int]:
     lo = math.floor(n * q - half)
     hi = math.ceil(n * q + half)
     return max(1, lo), min(n, max(hi, 1))
-
-
-Correction = Literal["holm", "bh"]
-
-
-def adjust(p_values: Sequence[float], method: Correction = "holm") -> list[float]:
-    """Holm (the default) or Benjamini-Hochberg, by name."""
-    return holm(p_values) if method == "holm" else benjamini_hochberg(p_values)

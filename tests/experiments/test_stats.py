@@ -3,6 +3,7 @@ test cases (to their printed 5 decimals). Pure functions: no database."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -19,6 +20,7 @@ from experiments.stats import (
     RatioMoments,
     adjust,
     benjamini_hochberg,
+    compare,
     compare_cuped,
     compare_quantile,
     compare_ratio,
@@ -232,6 +234,8 @@ def test_sequential_dispatches_on_the_input_kind() -> None:
     cu = CupedMoments(n=100, sum_y=50, sum_y2=40, sum_x=45, sum_x2=35, sum_xy=30)
     assert sequential(r, r).method == "delta-ratio (sequential)"
     assert sequential(cu, cu).method == "cuped-welch (sequential)"
+    assert compare(r, r).method == "delta-ratio"
+    assert compare(GB_A, GB_B) == welch(GB_A, GB_B)
     with pytest.raises(TypeError):
         sequential(r, cu)
 
@@ -360,6 +364,15 @@ def test_compare_quantile_reads_the_standard_errors_off_the_rank_intervals() -> 
     se = math.hypot(45 / (2 * z), 55 / (2 * z))
     assert got.abs_se == pytest.approx(se)
     assert got.p_value == pytest.approx(2 * sp.norm.sf(60 / se), abs=TOL)
+    assert got.df is None  # normal reference
+
+
+def test_as_dict_is_strict_json_for_snapshots() -> None:
+    c = QuantileEstimate(n=5000, value=900.0, lo=880.0, hi=925.0)
+    for result in (welch(GB_A, GB_B), compare_quantile(c, c), welch(Moments(1, 1.0, 1.0), GB_B)):
+        data = json.loads(json.dumps(result.as_dict(), allow_nan=False))
+        assert data["p_value"] == result.p_value and data["method"] == result.method
+    assert welch(GB_A, GB_B).as_dict()["abs_ci"] == list(welch(GB_A, GB_B).abs_ci or ())
 
 
 # --- SRM and multiple comparisons ----------------------------------------------------------------
