@@ -546,6 +546,8 @@ def quantile_rank_ci(n: int, q: float, alpha: float = 0.05) -> tuple[int, int]:
     Callers read the values at those ranks (ORDER BY value OFFSET rank − 1)."""
     if n < 1:
         raise ValueError("n must be at least 1")
+    if not 0 <= q <= 1:
+        raise ValueError("q must be between 0 and 1")
     z = float(_special.ndtri(1 - alpha / 2))
     half = z * math.sqrt(n * q * (1 - q))
     lo = math.floor(n * q - half)

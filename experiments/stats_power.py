@@ -20,6 +20,15 @@ from scipy import stats as _sp
 Test = Literal["t", "z"]
 
 
+def _check(*, alpha: float, power: float | None = None, n: float | None = None) -> None:
+    if not 0 < alpha < 1:
+        raise ValueError("alpha must be between 0 and 1")
+    if power is not None and not alpha < power < 1:
+        raise ValueError("power must be between alpha and 1")
+    if n is not None and not n >= 2:
+        raise ValueError("n_per_arm must be at least 2")
+
+
 def power(
     *,
     n_per_arm: float,
@@ -31,6 +40,7 @@ def power(
 ) -> float:
     """Probability of a significant result with `n_per_arm` control units (treatment:
     ratio·n) when the true absolute effect is `effect`."""
+    _check(alpha=alpha, n=n_per_arm)
     d = abs(effect) / sd
     n_eff = 1.0 / (1.0 / n_per_arm + 1.0 / (n_per_arm * ratio))
     nc = d * math.sqrt(n_eff)
@@ -58,6 +68,7 @@ def sample_size(
     round up). Normal approximation 2·(z_{1−α/2} + z_{1−β})²·σ²/δ² for equal arms."""
     if effect == 0:
         raise ValueError("effect must be non-zero")
+    _check(alpha=alpha, power=power)
     target = power
 
     def gap(n: float) -> float:
@@ -83,6 +94,7 @@ def mde(
     test: Test = "t",
 ) -> float:
     """Smallest absolute effect detected with the given power at `n_per_arm` control units."""
+    _check(alpha=alpha, power=power, n=n_per_arm)
     target = power
 
     def gap(effect: float) -> float:

@@ -432,3 +432,16 @@ def test_a_treatment_without_events_has_a_relative_lift_but_no_relative_interval
     got = welch(Moments.proportion(12, 1000), Moments.proportion(0, 1000), proportion=True)
     assert got.rel_lift == -1 and got.rel_ci is None and got.abs_ci is not None
     assert got.p_value < 0.05 and got.error == "no variance of the relative lift"
+
+
+def test_design_calculators_refuse_impossible_inputs() -> None:
+    with pytest.raises(ValueError, match="power"):
+        sample_size(effect=1.0, power=1.0)
+    with pytest.raises(ValueError, match="alpha"):
+        mde(n_per_arm=100, alpha=0)
+    with pytest.raises(ValueError, match="n_per_arm"):
+        power(n_per_arm=1, effect=1.0)
+    with pytest.raises(ValueError, match="effect"):
+        sample_size(effect=0)
+    with pytest.raises(ValueError, match="q"):
+        quantile_rank_ci(100, 95)
