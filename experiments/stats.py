@@ -171,7 +171,7 @@ class Comparison:
     """Treatment against control for one metric. `p_value` tests abs_lift = 0 (rel_p_value
     rel_lift = 0; they differ slightly, the relative one carrying the control's noise). Fields
     that cannot be computed (a zero control mean, fewer than two units, no variance) are None,
-    with `error` saying why; then p_value is 1."""
+    with `error` saying why; p_value is 1 when the absolute lift itself cannot be tested."""
 
     control_value: float
     treatment_value: float
