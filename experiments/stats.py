@@ -264,13 +264,17 @@ def _compare(
     effect_size: float | None,
     bayesian: bool,
     df: float | None = None,
+    values: tuple[float, float] | None = None,
 ) -> Comparison:
     """Absolute and relative lift of two independent estimates, each with the variance of the
-    estimate (var_c = v_c / n_c for a mean)."""
+    estimate (var_c = v_c / n_c for a mean). `values` (control, treatment), when the estimates
+    are adjusted ones (CUPED), are the arms' own values: reported, and the relative lift's
+    base."""
     abs_lift = est_t - est_c
+    base_c, base_t = values if values is not None else (est_c, est_t)
     out: dict[str, Any] = {
-        "control_value": est_c,
-        "treatment_value": est_t,
+        "control_value": base_c,
+        "treatment_value": base_t,
         "abs_lift": abs_lift,
         "abs_ci": None,
         "rel_lift": None,
@@ -297,13 +301,13 @@ def _compare(
     n = n_c + n_t
     out["abs_ci"], out["p_value"] = _t_interval(abs_lift, var_abs, df, alpha, tuning, n)
     out["abs_se"], out["df"] = math.sqrt(var_abs), df if math.isfinite(df) else None
-    if est_c == 0:
+    if base_c == 0:
         if bayesian:
             out["chance_to_beat"] = float(_special.ndtr(abs_lift / out["abs_se"]))
         return Comparison(**out, error="control value is 0: no relative lift")
     # Delta method for est_t/est_c − 1; divided by |control| so the sign follows abs_lift.
-    rel = abs_lift / abs(est_c)
-    var_rel = var_t / est_c**2 + est_t**2 * var_c / est_c**4
+    rel = abs_lift / abs(base_c)
+    var_rel = var_t / base_c**2 + base_t**2 * var_c / base_c**4
     out["rel_lift"], out["rel_se"] = rel, math.sqrt(var_rel)
     if not var_rel > 0:  # e.g. a treatment with no events at all: rel_lift −1, no interval
         return Comparison(**out, error="no variance of the relative lift")
@@ -406,12 +410,15 @@ def compare_cuped(
     *,
     sequential_tuning: float | None = None,
     bayesian: bool = True,
+    theta: float | None = None,
 ) -> Comparison:
-    """CUPED: Welch's test on y' = y − θ(x − x̄), θ from the pooled arms, x̄ the pooled
-    pre-period mean. `variance_reduction` is 1 − Var(lift')/Var(lift), the share of the
-    absolute lift's variance removed (≈ ρ² for a strong covariate). Cohen's d uses the
-    unadjusted SDs, so it reads on the metric's own scale."""
-    theta = cuped_theta(control, treatment)
+    """CUPED: Welch's test on y' = y − θ(x − x̄), θ from the pooled arms (or given), x̄ the
+    pooled pre-period mean. The arms' values are their raw means and the relative lift is the
+    adjusted lift over the raw control mean (as gbstats). `variance_reduction` is
+    1 − Var(lift')/Var(lift), the share of the absolute lift's variance removed (≈ ρ²).
+    Cohen's d uses the unadjusted SDs, so it reads on the metric's own scale."""
+    if theta is None:
+        theta = cuped_theta(control, treatment)
     x_bar = (control.sum_x + treatment.sum_x) / max(control.n + treatment.n, 1)
 
     def arm(m: CupedMoments) -> tuple[float, float]:
@@ -437,6 +444,7 @@ def compare_cuped(
         tuning=sequential_tuning,
         effect_size=_cohens_d(raw_t.mean - raw_c.mean, raw_c.variance, raw_t.variance),
         bayesian=bayesian,
+        values=(raw_c.mean, raw_t.mean),
     )
     raw_var = (raw_c.variance / raw_c.n if raw_c.n else 0.0) + (
         raw_t.variance / raw_t.n if raw_t.n else 0.0

@@ -185,6 +185,23 @@ def test_gbstats_sequential_tuning_as_expected() -> None:
     assert above[0] < near[0] and above[1] > near[1]
 
 
+def test_gbstats_sequential_test_runs_ra() -> None:
+    # Regression adjustment (CUPED) with gbstats' given theta = 0.5. Their adjusted mean is
+    # y − θ·x uncentred; ours centres x on the pooled mean, which moves both arms alike and
+    # leaves the lift unchanged. Both divide the adjusted lift by the raw control mean.
+    a = CupedMoments(
+        n=3000, sum_y=1396.87, sum_y2=52377.9767, sum_x=16.87, sum_x2=527.9767, sum_xy=12525
+    )
+    b = CupedMoments(
+        n=3461, sum_y=2422.7, sum_y2=134698.29, sum_x=22.7, sum_x2=1348.29, sum_xy=3333
+    )
+    got = compare_cuped(a, b, sequential_tuning=5000, theta=0.5)
+    assert r5(got.rel_lift or 0) == 0.50236
+    assert tuple(map(r5, got.rel_ci or ())) == (-0.43745, 1.44217)
+    assert r5(got.rel_se or 0) == 0.3093
+    assert got.rel_p_value == 1
+
+
 def test_bayesian_chance_to_beat_control_binomial() -> None:
     # STATS_NOTES.md's gbstats vector (flat prior, Gaussian posterior of the relative lift).
     # The older gbstats in growthbook packages/stats/tests/bayesian/test_tests.py
@@ -313,6 +330,8 @@ def test_cuped_is_welch_on_the_adjusted_values_with_pooled_theta() -> None:
     adj_c, adj_t = yc - theta * (xc - x.mean()), yt - theta * (xt - x.mean())
     got = compare_cuped(c, t)
     ref = sp.ttest_ind(adj_t, adj_c, equal_var=False)
+    assert (got.control_value, got.treatment_value) == pytest.approx((yc.mean(), yt.mean()))
+    assert got.rel_lift == pytest.approx((adj_t.mean() - adj_c.mean()) / yc.mean())
     assert got.abs_lift == pytest.approx(adj_t.mean() - adj_c.mean(), abs=TOL)
     assert got.p_value == pytest.approx(ref.pvalue, abs=TOL)
     assert got.abs_ci == pytest.approx(ref.confidence_interval(0.95), abs=TOL)
