@@ -85,12 +85,30 @@ def import_job_apply(*, job: ImportJob, user: Any, comment: str) -> str:
     if not claimed:  # a second click or a reload raced this one and won
         return ALREADY
     if in_worker:
-        from .tasks import import_job_run_task
-
-        transaction.on_commit(lambda: import_job_run_task.delay(job.pk))
+        transaction.on_commit(lambda: _enqueue(job.pk))
         return QUEUED
     import_job_run(job_id=job.pk)
     return DONE
+
+
+def _enqueue(job_id: int) -> None:
+    from .tasks import import_job_run_task
+
+    try:
+        import_job_run_task.delay(job_id)
+    except Exception:  # the broker is unreachable: say so rather than wait for ever
+        log.exception("could not queue Unleash import %s", job_id)
+        ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
+            status=ImportJob.Status.FAILED,
+            finished_at=timezone.now(),
+            errors=[
+                [
+                    "",
+                    "The worker's queue (the Celery broker) could not be reached, so "
+                    "nothing was imported. Make a new plan and try again.",
+                ]
+            ],
+        )
 
 
 def import_job_run(*, job_id: int) -> None:
