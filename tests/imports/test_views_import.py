@@ -267,3 +267,14 @@ def test_a_refusal_from_flags_changes_imports_nothing(envs: Any, editor_user: An
     assert client.post(f"/imports/{job.token}/apply/", {"comment": "x"}).status_code == 403
     assert not Flag.objects.filter(key="other").exists()
     assert ImportJob.objects.get().status == "planned"
+
+
+def test_viewers_read_a_plan_but_cannot_apply_it(
+    envs: Any, editor_user: Any, viewer_user: Any
+) -> None:
+    job = _plan(client_for(editor_user), document(feature("alpha")))
+    viewer = client_for(viewer_user)
+    page = viewer.get(f"/imports/{job.token}/").content.decode()
+    assert 'id="import-plan"' in page and 'id="apply"' not in page
+    assert viewer.post(f"/imports/{job.token}/apply/").status_code == 403
+    assert ImportJob.objects.get().status == "planned" and not Flag.objects.exists()
