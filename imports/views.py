@@ -41,6 +41,14 @@ def import_new(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return page(request, "imports/new.html", _form_context(request))
     try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > max_bytes() + settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+        # Refused before Django spools the upload to disk: a file alone may be max_bytes().
+        message = f"The upload is {size_text(declared)}; the limit is {size_text(max_bytes())}."
+        return _refused(request, {}, "file", message, status=413)
+    try:
         post, files = request.POST, request.FILES
     except RequestDataTooBig:  # pasted text over DATA_UPLOAD_MAX_MEMORY_SIZE
         message = (

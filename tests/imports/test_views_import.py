@@ -90,6 +90,18 @@ def test_it_refuses_a_file_over_the_limit(envs: Any, editor_user: Any, settings:
     assert "the limit is 1,000 bytes" in response.content.decode()
 
 
+def test_it_refuses_a_request_body_far_over_the_limit_before_reading_it(
+    envs: Any, editor_user: Any, settings: Any
+) -> None:
+    settings.FLAGSITE_IMPORT_MAX_BYTES = 1000
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    upload = SimpleUploadedFile("huge.json", b"[" * 5000)
+    response = client_for(editor_user).post("/imports/unleash/", {"file": upload})
+    assert response.status_code == 413
+    assert "The upload is 5," in response.content.decode()
+    assert ImportJob.objects.count() == 0
+
+
 def test_it_refuses_pasted_text_over_the_form_limit(
     envs: Any, editor_user: Any, settings: Any
 ) -> None:
