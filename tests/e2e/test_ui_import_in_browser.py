@@ -115,3 +115,46 @@ def test_it_pastes_unleash_json_reads_the_plan_and_applies_it(
     # And the flag links lead to the imported flag's page
     page.click("#import-created >> text=checkout-v2")
     page.wait_for_url("**/flags/checkout-v2/?env=development")
+
+
+def test_a_large_import_shows_the_worker_s_progress_until_the_result(
+    page: Any,
+    site: str,  # noqa: F811
+    tmp_path: Any,
+    monkeypatch: Any,
+    settings: Any,
+) -> None:
+    from playwright.sync_api import expect
+
+    from tests.celery_worker import celery_worker
+    from tests.imports.support import document, feature, send_to_test_broker
+
+    # Given an import over the inline limit (lowered to 2 for a quick test)
+    settings.FLAGSITE_IMPORT_INLINE_MAX_FLAGS = 2
+    send_to_test_broker(monkeypatch)
+    data = document(*(feature(f"bulk-{i}", user_ids=f"user-{i}") for i in range(5)))
+    login(page, site, "admin", DEMO_PASSWORD)
+    page.goto(site + "/imports/unleash/")
+    page.select_option("#environment", "development")
+    page.fill("#document", json.dumps(data))
+    page.click("#make-plan")
+    expect(page.locator("#plan-counts")).to_contain_text("5 flags: 5 to create")
+    expect(page.locator("#apply-form")).to_contain_text("runs in the background worker")
+
+    # When it is applied while no worker runs yet, the page says it waits and keeps polling
+    page.click("#apply")
+    status = page.locator("#import-status")
+    expect(status).to_have_attribute("data-status", "queued")
+    expect(status).to_contain_text("Waiting for the worker")
+    expect(page.locator("#import-progress")).to_have_attribute("max", "10")
+    page.evaluate("window.__noReload = true")
+
+    # Then, once a worker takes the job, the same page shows the result (no reload)
+    with celery_worker(tmp_path):
+        expect(status).to_have_attribute("data-status", "succeeded", timeout=60_000)
+    assert page.evaluate("window.__noReload") is True
+    expect(page.locator("#import-summary")).to_contain_text("5 flags created")
+    expect(page.locator("#import-created a")).to_have_count(5)
+    screenshot(page, "import-worker-result-1280")
+    assert evaluate_api(site, "bulk-3", {"key": "user-3"})["value"] is True
+    assert evaluate_api(site, "bulk-3", {"key": "user-4"})["value"] is False

@@ -32,3 +32,17 @@ def unsupported(name: str) -> dict:
 def post_document(client: Client, data: Any, environment: str = "dev", **extra: Any) -> Any:
     text = data if isinstance(data, str) else json.dumps(data)
     return client.post("/imports/unleash/", {"environment": environment, "document": text, **extra})
+
+
+def send_to_test_broker(monkeypatch: Any) -> None:
+    """Import jobs are queued on the Redis broker the test worker (tests/celery_worker.py)
+    listens on, whatever broker the settings name (as flags' worker test sends its task)."""
+    from flagsite.celery import app
+    from imports.tasks import import_job_run_task
+    from tests.services import redis_url
+
+    def send(job_id: int) -> None:
+        with app.connection_for_write(url=redis_url()) as conn:
+            import_job_run_task.apply_async(args=[job_id], connection=conn)
+
+    monkeypatch.setattr(import_job_run_task, "delay", send)

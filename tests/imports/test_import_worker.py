@@ -5,37 +5,36 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from flags.models import AuditEvent, FlagConfig
 from imports.models import ImportJob
+from tests.celery_worker import celery_worker
 from tests.flags.builders import environments
-from tests.flags.test_celery_worker import worker  # noqa: F401  (the real worker fixture)
 from tests.flags.ui_support import HTMX, client_for
-from tests.imports.support import document, feature, post_document
-from tests.services import redis_url
+from tests.imports.support import document, feature, post_document, send_to_test_broker
 
 FLAGS = 250  # over the default inline limit (FLAGSITE_IMPORT_INLINE_MAX_FLAGS = 200)
 
 
+@pytest.fixture
+def worker(transactional_db: Any, tmp_path: Path) -> Any:
+    with celery_worker(tmp_path) as proc:
+        yield proc
+
+
 def test_a_real_worker_imports_a_large_document_with_progress(
-    worker: Any,  # noqa: F811
+    worker: Any,
     editor_user: Any,
     monkeypatch: Any,
     settings: Any,
 ) -> None:
-    from flagsite.celery import app
-    from imports.tasks import import_job_run_task
-
     assert settings.FLAGSITE_IMPORT_INLINE_MAX_FLAGS < FLAGS
     environments()
-
-    # The task goes to the broker the worker listens on (as flags' worker test sends it).
-    def send(job_id: int) -> None:
-        with app.connection_for_write(url=redis_url()) as conn:
-            import_job_run_task.apply_async(args=[job_id], connection=conn)
-
-    monkeypatch.setattr(import_job_run_task, "delay", send)
+    send_to_test_broker(monkeypatch)
     client = client_for(editor_user)
     features = [feature(f"flag-{i:03d}", user_ids=f"user-{i}") for i in range(FLAGS)]
     assert post_document(client, document(*features)).status_code == 302
