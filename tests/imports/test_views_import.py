@@ -290,3 +290,32 @@ def test_viewers_read_a_plan_but_cannot_apply_it(
     assert 'id="import-plan"' in page and 'id="apply"' not in page
     assert viewer.post(f"/imports/{job.token}/apply/").status_code == 403
     assert ImportJob.objects.get().status == "planned" and not Flag.objects.exists()
+
+
+def test_segments_are_planned_created_then_changed_with_a_diff(envs: Any, editor_user: Any) -> None:
+    from flags.models import Segment
+
+    def beta(plans: list[str]) -> dict:
+        constraint = {"contextName": "plan", "operator": "IN", "values": plans}
+        return {"id": 7, "name": "beta testers", "constraints": [constraint]}
+
+    using = feature("gated", strategies=[{"name": "default", "segments": [7]}])
+    client = client_for(editor_user)
+    job = _plan(client, document(using, segments=[beta(["pro"])]))
+    assert job.plan["segments"] == [
+        {"key": "unleash-segment-7", "name": "beta testers", "action": "create", "diff": []}
+    ]
+    client.post(f"/imports/{job.token}/apply/")
+    assert Segment.objects.get(key="unleash-segment-7").clauses[0]["values"] == ["pro"]
+
+    # The same export after the segment changed in Unleash: a change, with its diff
+    response = post_document(client, document(using, segments=[beta(["pro", "team"])]))
+    job = ImportJob.objects.get(token=response["Location"].split("/")[2])
+    (row,) = job.plan["segments"]
+    assert row["action"] == "change"
+    assert row["diff"] == [
+        {"path": "clauses[0].values", "before": ["pro"], "after": ["pro", "team"]}
+    ]
+    assert {r["action"] for r in job.plan["flags"]} == {"unchanged"}
+    page = client.get(f"/imports/{job.token}/").content.decode()
+    assert "unleash-segment-7</code> (beta testers): change" in page
