@@ -7,6 +7,8 @@ before the flags that require them, so every step passes validation.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +19,7 @@ from .changes import (
     changes_batch,
     flag_config_update,
     flag_create,
+    flag_update,
     segment_create,
     segment_update,
 )
@@ -59,8 +62,34 @@ def _ordered(flags: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+# progress(done, total): steps are segments, then each flag twice (its definition, then its
+# configuration in the environment).
+Progress = Callable[[int, int], None]
+COMMENT = "imported from Unleash"
+
+
+def import_steps(result: Any) -> int:
+    return len(result.segments) + 2 * len(result.flags)
+
+
+def variants_differ(flag: Flag, imported: dict[str, Any]) -> bool:
+    """Whether an existing flag's variants (keys and values, in any order: a flag made by hand
+    lists `on` first, the importer `off`) are not the imported ones."""
+
+    def pairs(variants: list[dict[str, Any]]) -> list[tuple[Any, str]]:
+        return sorted((v.get("key"), json.dumps(v.get("value"), sort_keys=True)) for v in variants)
+
+    return pairs(flag.variants) != pairs(imported["variants"])
+
+
 def unleash_import(
-    *, data: dict[str, Any], environment: Environment, actor: Actor, dry_run: bool = False
+    *,
+    data: dict[str, Any],
+    environment: Environment,
+    actor: Actor,
+    dry_run: bool = False,
+    comment: str = COMMENT,
+    progress: Progress | None = None,
 ) -> ImportPlan:
     result = unleash_to_flagsite(data)
     plan = ImportPlan(warnings=list(result.warnings))
@@ -78,7 +107,15 @@ def unleash_import(
         return plan
     # One transaction, validation reading the configuration once, one publish per environment.
     with changes_batch():
-        _write(result, environment, actor, existing_segments, existing_flags)
+        _write(
+            result,
+            environment,
+            actor,
+            existing_segments,
+            existing_flags,
+            comment=comment,
+            progress=progress or (lambda done, total: None),
+        )
     return plan
 
 
@@ -88,8 +125,11 @@ def _write(
     actor: Actor,
     existing_segments: set[str],
     existing_flags: set[str],
+    *,
+    comment: str,
+    progress: Progress,
 ) -> None:
-    comment = "imported from Unleash"
+    total, done = import_steps(result), 0
     segments = {s.key: s for s in Segment.objects.filter(key__in=existing_segments)}
     flags = {f.key: f for f in Flag.objects.filter(key__in=existing_flags)}
     for seg in result.segments:
@@ -97,7 +137,10 @@ def _write(
         if "bucket_by" in seg and isinstance(seg["bucket_by"], str):
             fields["bucket_by"] = seg["bucket_by"]
         if seg["key"] in existing_segments:
-            segment_update(segment=segments[seg["key"]], actor=actor, comment=comment, **fields)
+            current = segments[seg["key"]]
+            # Unchanged segments are left alone (an editor may re-import what production uses).
+            if any(getattr(current, name) != value for name, value in fields.items()):
+                segment_update(segment=current, actor=actor, comment=comment, **fields)
         else:
             segment_create(
                 key=seg["key"],
@@ -106,8 +149,19 @@ def _write(
                 comment=comment,
                 **fields,
             )
+        done += 1
+        progress(done, total)
     for flag in result.flags:
-        if flag["key"] not in existing_flags:
+        if flag["key"] in existing_flags:
+            # A re-import after Unleash's variants changed: the configuration names them.
+            if variants_differ(flags[flag["key"]], flag):
+                flag_update(
+                    flag=flags[flag["key"]],
+                    actor=actor,
+                    comment=comment,
+                    variants=flag["variants"],
+                )
+        else:
             flags[flag["key"]] = flag_create(
                 key=flag["key"],
                 name=flag.get("name") or flag["key"],
@@ -120,6 +174,8 @@ def _write(
                 actor=actor,
                 comment=comment,
             )
+        done += 1
+        progress(done, total)
     for flag in _ordered(result.flags):
         flag_config_update(
             flag=flags[flag["key"]],
@@ -128,3 +184,5 @@ def _write(
             comment=comment,
             **{k: flag[k] for k in ("enabled", "off_variant", "rules", "default", "prerequisites")},
         )
+        done += 1
+        progress(done, total)

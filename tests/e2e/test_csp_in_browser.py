@@ -32,6 +32,7 @@ PAGES = [
     "/segments/internal-users/",
     "/environments/",
     "/audit/",
+    "/imports/unleash/",
     "/users/",
     "/feedback/",
     "/feedback/prices/",

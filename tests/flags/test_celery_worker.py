@@ -2,60 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection
 
-from tests.services import postgres_url, redis_url
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.celery_worker import celery_worker
+from tests.services import redis_url
 
 
 @pytest.fixture
 def worker(transactional_db: Any, tmp_path: Path) -> Any:
-    postgres_url()
-    redis = redis_url()
-    settings = connection.settings_dict
-    db_url = (
-        f"postgres://{settings['USER']}:{settings['PASSWORD']}@{settings['HOST'] or '127.0.0.1'}"
-        f":{settings['PORT'] or 5432}/{settings['NAME']}"
-    )
-    env = os.environ | {
-        "DATABASE_URL": db_url,
-        "REDIS_URL": redis,
-        "CELERY_BROKER_URL": redis,
-        "FLAGSITE_VAR_DIR": str(tmp_path),
-    }
-    log = open(tmp_path / "worker.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "flagsite",
-            "worker",
-            "--pool=solo",
-            "--loglevel=info",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    yield proc
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
+    with celery_worker(tmp_path) as proc:
+        yield proc
 
 
 def test_a_real_worker_republishes_rulesets(worker: Any, demo: Any, settings: Any) -> None:
