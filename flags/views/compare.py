@@ -36,8 +36,11 @@ def _pick(environments: list[Environment], key: str | None) -> Environment | Non
     return next((e for e in environments if e.key == key), None)
 
 
-def _row(label: str, a: Any, b: Any, *, kind: str, differs: bool | None = None) -> dict[str, Any]:
+def _row(
+    key: str, label: str, a: Any, b: Any, *, kind: str, differs: bool | None = None
+) -> dict[str, Any]:
     return {
+        "key": key,
         "label": label,
         "a": a,
         "b": b,
@@ -55,14 +58,22 @@ def compare_rows(flag: Flag, a: FlagConfig, b: FlagConfig) -> list[dict[str, Any
     vm_b = config_editor(flag, data_b, [], other_flags=[])
     values = {v["key"]: variant_value_text(flag.kind, v.get("value")) for v in flag.variants}
     rows = [
-        _row("On / off", "On" if a.enabled else "Off", "On" if b.enabled else "Off", kind="text"),
         _row(
+            "enabled",
+            "On / off",
+            "On" if a.enabled else "Off",
+            "On" if b.enabled else "Off",
+            kind="text",
+        ),
+        _row(
+            "off_variant",
             "When off, serves",
             {"key": a.off_variant, "value": values.get(a.off_variant, "")},
             {"key": b.off_variant, "value": values.get(b.off_variant, "")},
             kind="variant",
         ),
         _row(
+            "default",
             "Default rule",
             vm_a["default"],
             vm_b["default"],
@@ -78,6 +89,7 @@ def compare_rows(flag: Flag, a: FlagConfig, b: FlagConfig) -> list[dict[str, Any
         differs = ra is None or rb is None or ra[0] != rb[0] or ra[1]["index"] != rb[1]["index"]
         rows.append(
             _row(
+                f"rule:{rule_id}",
                 f"Rule: {name}",
                 ra[1] if ra else None,
                 rb[1] if rb else None,
@@ -86,9 +98,10 @@ def compare_rows(flag: Flag, a: FlagConfig, b: FlagConfig) -> list[dict[str, Any
             )
         )
     if not rules_a and not rules_b:
-        rows.append(_row("Rules", "No rules", "No rules", kind="text"))
+        rows.append(_row("rules", "Rules", "No rules", "No rules", kind="text"))
     rows.append(
         _row(
+            "prerequisites",
             "Prerequisites",
             [f"{p['flag']} serves {p['variants']}" for p in vm_a["prerequisites"]],
             [f"{p['flag']} serves {p['variants']}" for p in vm_b["prerequisites"]],
@@ -101,6 +114,7 @@ def compare_rows(flag: Flag, a: FlagConfig, b: FlagConfig) -> list[dict[str, Any
     )
     rows.append(
         _row(
+            "segments",
             "Segments used",
             segments_a,
             segments_b,
@@ -112,6 +126,7 @@ def compare_rows(flag: Flag, a: FlagConfig, b: FlagConfig) -> list[dict[str, Any
     for key, value in values.items():
         rows.append(
             _row(
+                f"variant:{key}",
                 f"Variant {key} = {value}",
                 uses_a.get(key, []),
                 uses_b.get(key, []),
@@ -221,9 +236,12 @@ def flag_copy(request: HtmxHttpRequest, key: str) -> HttpResponse:
         "tab": "compare",
     }
     status = 400 if errors and not request.htmx else 200
-    return page(
+    response = page(
         request, "flags/copy.html", context, partial="flags/_copy_preview.html", status=status
     )
+    # Back to a preview asks the server again: a kept copy would offer an out-of-date form.
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _redirect(request: HtmxHttpRequest, url: str) -> HttpResponse:

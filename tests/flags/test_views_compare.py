@@ -30,12 +30,12 @@ def test_it_shows_both_environments_side_by_side_with_differences_marked(viewer_
     response = client_for(viewer_user).get(URL + "?a=dev&b=prod")
     html = response.content.decode()
     assert response.status_code == 200
-    assert 'data-compare-row="On / off" data-differs="true"' in html
-    assert 'data-compare-row="When off, serves" data-differs="false"' in html
-    assert 'data-compare-row="Rule: beta-rule" data-differs="true"' in html
+    assert 'data-compare-row="enabled" data-differs="true"' in html
+    assert 'data-compare-row="off_variant" data-differs="false"' in html
+    assert 'data-compare-row="rule:beta-rule" data-differs="true"' in html
     assert "not in Prod" in html  # the rule prod lacks
     assert "rule beta-rule (50% rollout)" in html and "default 30%" in html
-    assert 'data-compare-row="Segments used" data-differs="true"' in html
+    assert 'data-compare-row="segments" data-differs="true"' in html
     assert "<strong>6</strong> differences" in html
     assert "Copy Dev" not in html  # viewers get no copy control
 
