@@ -27,9 +27,8 @@ from .editor import config_editor
 def _default_pair(environments: list[Environment]) -> tuple[Environment, Environment]:
     """Production (or the last environment) against the environment just before it."""
     b = next((e for e in environments if e.is_production), environments[-1])
-    before = [e for e in environments if e.sort_order <= b.sort_order and e != b]
-    a = before[-1] if before else next(e for e in environments if e != b)
-    return a, b
+    index = environments.index(b)
+    return environments[index - 1 if index > 0 else 1], b
 
 
 def _pick(environments: list[Environment], key: str | None) -> Environment | None:
