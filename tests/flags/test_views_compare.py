@@ -155,3 +155,22 @@ def test_an_identical_target_says_so(editor_user: Any) -> None:
     )
     html = client_for(editor_user).get(COPY + "?from=prod&to=dev").content.decode()
     assert 'data-testid="copy-nothing"' in html and "Copy to Dev" not in html
+
+
+def test_a_rule_in_another_position_is_one_row_marked_different(viewer_user: Any) -> None:
+    flag, dev, prod = staged()
+    dev_rules = FlagConfig.objects.get(flag=flag, environment=dev).rules
+    first = {"id": "first", "name": "first", "clauses": [], "serve": {"variant": "off"}}
+    actor = Actor(label="t")
+    flag_config_update(flag=flag, environment=dev, actor=actor, rules=[*dev_rules, first])
+    flag_config_update(
+        flag=flag, environment=prod, actor=actor, comment="c", rules=[first, *dev_rules]
+    )
+    html = client_for(viewer_user).get(URL + "?a=dev&b=prod").content.decode()
+    assert html.count('data-compare-row="rule:first"') == 1
+    assert 'data-compare-row="rule:first" data-differs="true"' in html
+    assert 'data-compare-row="rule:beta-rule" data-differs="true"' in html
+    assert (
+        '<span class="muted small">#2</span>' in html
+        and '<span class="muted small">#1</span>' in html
+    )
