@@ -44,6 +44,17 @@ def _segment_refs(clauses: Iterable[Any]) -> Iterable[str]:
             yield from (v for v in clause.get("values") or [] if isinstance(v, str))
 
 
+def rules_segment_keys(rules: Iterable[Any]) -> list[str]:
+    """The segment keys a configuration's rules name directly, in order, each once."""
+    keys = (
+        key
+        for rule in rules or []
+        if isinstance(rule, Mapping)
+        for key in _segment_refs(rule.get("clauses") or [])
+    )
+    return list(dict.fromkeys(keys))
+
+
 def production_segment_keys() -> set[str]:
     """Every segment whose membership can change what a production environment serves: the
     segments production rules name, and the segments those name, to any depth."""
@@ -52,9 +63,7 @@ def production_segment_keys() -> set[str]:
         for rules in FlagConfig.objects.filter(environment__is_production=True).values_list(
             "rules", flat=True
         )
-        for rule in rules or []
-        if isinstance(rule, Mapping)
-        for key in _segment_refs(rule.get("clauses") or [])
+        for key in rules_segment_keys(rules)
     ]
     if not todo:
         return set()

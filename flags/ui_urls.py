@@ -2,7 +2,18 @@ from django.urls import path, register_converter
 
 from flagsite.converters import KeyConverter
 
-from .views import audit, dashboard, environments, flag, history, rules, segments, toggle, tryit
+from .views import (
+    audit,
+    compare,
+    dashboard,
+    environments,
+    flag,
+    history,
+    rules,
+    segments,
+    toggle,
+    tryit,
+)
 from .views import lifecycle as lifecycle_views
 from .views import usage as usage_views
 from .views import users as users_views
@@ -19,6 +30,8 @@ urlpatterns = [
     path("flags/<key:key>/history/", history.flag_history, name="flag_history"),
     path("flags/<key:key>/activity/", history.flag_activity, name="flag_activity"),
     path("flags/<key:key>/usage/", usage_views.flag_usage_view, name="flag_usage"),
+    path("flags/<key:key>/compare/", compare.flag_compare, name="flag_compare"),
+    path("flags/<key:key>/copy/", compare.flag_copy, name="flag_copy"),
     path("flags/<key:key>/try/", tryit.try_it, name="flag_try"),
     path("flags/<key:key>/env/<key:env>/toggle/", toggle.toggle, name="flag_toggle"),
     path("flags/<key:key>/env/<key:env>/targeting/", rules.targeting_editor, name="targeting"),

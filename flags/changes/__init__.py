@@ -14,6 +14,7 @@ from .base import (
     audit_record,
     changes_batch,
 )
+from .copy import StaleCopy, flag_config_copy
 from .environments import environment_create
 from .flags import flag_config_update, flag_create, flag_toggle, flag_update, version_restore
 from .segments import segment_create, segment_update
@@ -24,9 +25,11 @@ __all__ = [
     "SEGMENT_FIELDS",
     "SYSTEM",
     "Actor",
+    "StaleCopy",
     "audit_record",
     "changes_batch",
     "environment_create",
+    "flag_config_copy",
     "flag_config_update",
     "flag_create",
     "flag_toggle",

@@ -240,10 +240,12 @@ def flag_config_update(
     actor: Actor,
     comment: str = "",
     action: str = "flag.config_updated",
+    summary: str = "",
     **changes: Any,
 ) -> FlagConfig:
     """Change how a flag is served in one environment (any of enabled, off_variant, rules,
-    default, prerequisites). Validated as a whole before anything is written."""
+    default, prerequisites). Validated as a whole before anything is written. `summary` starts
+    the audit entry's summary (the changed paths follow) when the caller can say more."""
     refuse_unstorable(comment=comment, **changes)
     unknown = set(changes) - set(CONFIG_FIELDS)
     if unknown:
@@ -265,7 +267,9 @@ def flag_config_update(
     config.version += 1
     config_save(config)
     _flag_saved(flag, environment.id, config)
-    if set(changes) == {"enabled"}:
+    if summary:
+        summary = f"{summary}: {diff_summary(diff)}"
+    elif set(changes) == {"enabled"}:
         summary = f"{'enabled' if config.enabled else 'disabled'} {flag.key} in {environment.key}"
     else:
         summary = f"{flag.key}@{environment.key}: {diff_summary(diff)}"

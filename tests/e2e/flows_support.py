@@ -42,3 +42,49 @@ def assert_inside_viewport(locator: Any) -> None:
     inner = locator.page.evaluate("window.innerWidth")
     assert box["x"] >= 0, f"clipped at the left edge: x={box['x']}"
     assert box["x"] + box["width"] <= inner, f"clipped at the right edge: {box} in {inner}px"
+
+
+LONG_COMMENT = (
+    (
+        "The answer cited a paper that does not exist and then formatted the references as one "
+        "enormous line with no breaks: "
+    )
+    + "https://example.com/"
+    + "a" * 120
+)
+
+
+def inbox_seed(environment_id: int) -> None:
+    """Three LLM calls and three votes (thumbs down "hallucination" with a long unbroken comment,
+    thumbs down without a reason, thumbs up), with long conversation ids: the feedback inbox's
+    rows, charts and layout have something to show."""
+    from feedback.ingest import events_ingest, feedback_ingest
+    from tests.feedback.conftest import llm_call
+
+    events_ingest(
+        environment_id=environment_id,
+        events=[
+            llm_call(
+                f"call-{i}",
+                request_id=f"req-{i}",
+                conversation_id=f"conversation-with-a-long-identifier-{i}",
+                flags={"llm-model": "gpt-4-turbo", "prompt-version": "v2.0"},
+            )
+            for i in range(3)
+        ],
+    )
+    for i, (kind, category) in enumerate(
+        [("thumbs_down", "hallucination"), ("thumbs_down", ""), ("thumbs_up", "")]
+    ):
+        feedback_ingest(
+            environment_id=environment_id,
+            payload={
+                "id": f"fb-{i}",
+                "type": kind,
+                "request_id": f"req-{i}",
+                "conversation_id": f"conversation-with-a-long-identifier-{i}",
+                "user_key": f"user-{i}@example.com",
+                **({"category": category} if category else {}),
+                **({"comment": LONG_COMMENT} if i == 0 else {}),
+            },
+        )

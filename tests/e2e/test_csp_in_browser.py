@@ -26,6 +26,8 @@ PAGES = [
     "/flags/llm-model/settings/",
     "/flags/llm-model/history/",
     "/flags/llm-model/activity/",
+    "/flags/llm-model/compare/",
+    "/flags/rag-config/copy/?from=staging&to=production",
     '/flags/llm-model/try/?environment=development&context={"key":"alice"}',
     "/segments/",
     "/segments/new/",

@@ -8,22 +8,17 @@ from typing import Any
 
 import pytest
 
-from feedback.ingest import events_ingest, feedback_ingest
 from feedback.models import Feedback
 from tests.browser import login, screenshot
-from tests.e2e.flows_support import PHONE, assert_inside_viewport, assert_no_sideways_scroll
-from tests.feedback.conftest import Keys, keys_create, llm_call, process_state_reset
+from tests.e2e.flows_support import (
+    PHONE,
+    assert_inside_viewport,
+    assert_no_sideways_scroll,
+    inbox_seed,
+)
+from tests.feedback.conftest import Keys, keys_create, process_state_reset
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-LONG = (
-    (
-        "The answer cited a paper that does not exist and then formatted the references as one "
-        "enormous line with no breaks: "
-    )
-    + "https://example.com/"
-    + "a" * 120
-)
 
 
 @pytest.fixture
@@ -31,37 +26,6 @@ def keys(transactional_db: Any) -> Iterator[Keys]:
     process_state_reset()
     yield keys_create()
     process_state_reset()
-
-
-def _seed(keys: Keys) -> None:
-    env_id = keys.environment.pk
-    events_ingest(
-        environment_id=env_id,
-        events=[
-            llm_call(
-                f"call-{i}",
-                request_id=f"req-{i}",
-                conversation_id=f"conversation-with-a-long-identifier-{i}",
-                flags={"llm-model": "gpt-4-turbo", "prompt-version": "v2.0"},
-            )
-            for i in range(3)
-        ],
-    )
-    for i, (kind, category) in enumerate(
-        [("thumbs_down", "hallucination"), ("thumbs_down", ""), ("thumbs_up", "")]
-    ):
-        feedback_ingest(
-            environment_id=env_id,
-            payload={
-                "id": f"fb-{i}",
-                "type": kind,
-                "request_id": f"req-{i}",
-                "conversation_id": f"conversation-with-a-long-identifier-{i}",
-                "user_key": f"user-{i}@example.com",
-                **({"category": category} if category else {}),
-                **({"comment": LONG} if i == 0 else {}),
-            },
-        )
 
 
 def _chart(page: Any, attribute: str, value: str) -> str:
@@ -73,7 +37,7 @@ def test_the_inbox_fits_and_charts_reasons_and_votes_apart(
 ) -> None:
     from playwright.sync_api import expect
 
-    _seed(keys)
+    inbox_seed(keys.environment.pk)
     login(page, live_server.url, editor_user.username, f"pw-{editor_user.username}")
     page.goto(f"{live_server.url}/feedback/")
     # Thumbs up has no reason: the reasons chart counts only the two thumbs down...
