@@ -72,7 +72,7 @@ def test_unknown_filter_values_are_a_400_naming_the_field(viewer_user: Any, quer
 def test_htmx_filtering_renders_only_the_results(alerts: Any, viewer_user: Any) -> None:
     response = _client(viewer_user).get("/alerts/?source=budget", HTTP_HX_REQUEST="true")
     html = response.content.decode()
-    assert html.lstrip().startswith('<section class="card" id="alert-results">')
+    assert html.lstrip().startswith('<section class="card card-flush" id="alert-results">')
     assert "<nav" not in html.split("alert-results", 1)[0]
 
 
