@@ -72,20 +72,30 @@ def outbox_rows_write(alert: Alert) -> list[int]:
 
 
 def deliveries_dispatch(ids: list[int], *, countdown: float = 0) -> int:
-    """Hand deliveries to Celery; returns how many the broker took. A refused one stays in the
-    outbox for `outbox_dispatch_due`."""
+    """Hand deliveries to Celery; returns how many the broker took. What the broker refuses
+    stays in the outbox for `outbox_dispatch_due`."""
+    from flagsite.celery import app
+
     from .tasks import delivery_send
 
+    if not ids:
+        return 0
     sent = 0
-    for delivery_id in ids:
-        try:
-            # retry=False: with the broker down, fail at once rather than stall the caller.
-            delivery_send.apply_async((delivery_id,), countdown=countdown, retry=False)
-            sent += 1
-        except Exception as exc:  # kombu.OperationalError, redis.ConnectionError, ...
-            log.warning(
-                "alerts: broker refused delivery %s, kept in the outbox: %s", delivery_id, exc
-            )
+    try:
+        with app.connection_for_write() as connection:
+            # One quick try (connect timeout: broker_connection_timeout), not kombu's default
+            # retries: a dead broker must not hold up the request that raised the alert.
+            connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0)
+            for delivery_id in ids:
+                # `connection` is a documented apply_async option the stubs lack.
+                delivery_send.apply_async(  # type: ignore[call-arg]
+                    (delivery_id,), countdown=countdown, connection=connection, retry=False
+                )
+                sent += 1
+    except Exception as exc:  # kombu.OperationalError, redis.ConnectionError, ...
+        log.warning(
+            "alerts: broker refused %d deliveries, kept in the outbox: %s", len(ids) - sent, exc
+        )
     return sent
 
 

@@ -62,21 +62,16 @@ def _wait_for(condition: Any, worker: Any, seconds: float = 60) -> None:
 def test_a_real_worker_delivers_alerts_and_the_outbox_after_a_broker_outage(
     worker: Any, monkeypatch: Any
 ) -> None:
-    from kombu.exceptions import OperationalError
-
     from alerts import tasks
     from alerts.models import Delivery
+
+    from .receivers import broker_down
 
     with webhook_receiver() as receiver:
         channel = channel_webhook(receiver.url)
         receiver.secret = channel.secret
-        # Given an alert raised (and committed) while the broker refuses messages
-        with monkeypatch.context() as m:
-            m.setattr(
-                tasks.delivery_send,
-                "apply_async",
-                lambda *a, **k: (_ for _ in ()).throw(OperationalError("broker down")),
-            )
+        # Given an alert raised (and committed) while the broker is unreachable
+        with broker_down(monkeypatch):
             during_outage = budget_alert(dedupe_key="during-outage")
         assert Delivery.objects.get(alert=during_outage).status == "pending"
         # When another alert is raised with the broker back, the worker delivers it at once
