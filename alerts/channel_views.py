@@ -17,6 +17,7 @@ from flagsite.rendering import page
 
 from .forms import ChannelForm
 from .models import Channel, ChannelKind, Delivery, DeliveryAttempt
+from .outbox import channel_test_raise
 from .signing import secret_generate
 
 RECENT_DELIVERIES = 20
@@ -95,6 +96,16 @@ def channel_secret_rotate(request: HttpRequest, channel_id: int) -> HttpResponse
     channel.save(update_fields=["secret"])
     _audit(request, channel, "secret_rotated")
     messages.success(request, "New signing secret: update your receiver.")
+    return redirect("alert_channel", channel_id=channel.pk)
+
+
+@login_required
+@require_POST
+def channel_test(request: HttpRequest, channel_id: int) -> HttpResponse:
+    require_admin(request.user, "change where alerts are sent")
+    channel = get_object_or_404(Channel, pk=channel_id)
+    channel_test_raise(channel=channel)
+    messages.success(request, "Test alert sent: its attempts show under Recent deliveries.")
     return redirect("alert_channel", channel_id=channel.pk)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -23,11 +24,13 @@ from django.utils import timezone
 from .models import (
     SEVERITY_RANK,
     Alert,
+    AlertStatus,
     Channel,
     Delivery,
     DeliveryAttempt,
     DeliveryStatus,
     Severity,
+    Source,
 )
 
 log = logging.getLogger(__name__)
@@ -69,6 +72,27 @@ def outbox_rows_write(alert: Alert) -> list[int]:
     if ids:
         transaction.on_commit(lambda: deliveries_dispatch(ids))
     return ids
+
+
+def channel_test_raise(*, channel: Channel) -> Alert:
+    """A test alert for one channel (from its settings page): checks the receiver end to end.
+    It is born resolved, so it never counts as open, and goes to this channel only."""
+    now = timezone.now()
+    with transaction.atomic():
+        alert = Alert.objects.create(
+            source=Source.SYSTEM,
+            dedupe_key=f"channel-test:{channel.pk}:{uuid.uuid4().hex}",
+            severity=Severity.INFO,
+            title=f"Test alert for channel {channel.name}",
+            body="Sent from the channel's settings page to check that the receiver gets alerts.",
+            details={"test": True},
+            status=AlertStatus.RESOLVED,
+            resolved_at=now,
+            resolved_comment="channel test",
+        )
+        row = Delivery.objects.create(alert=alert, channel=channel, next_attempt_at=now)
+        transaction.on_commit(lambda: deliveries_dispatch([row.pk]))
+    return alert
 
 
 def deliveries_dispatch(ids: list[int], *, countdown: float = 0) -> int:

@@ -21,6 +21,11 @@ urlpatterns = [
         name="alert_channel_rotate",
     ),
     path(
+        "alerts/channels/<int:channel_id>/test/",
+        channel_views.channel_test,
+        name="alert_channel_test",
+    ),
+    path(
         "alerts/channels/<int:channel_id>/delete/",
         channel_views.channel_delete,
         name="alert_channel_delete",

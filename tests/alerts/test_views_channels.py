@@ -104,6 +104,7 @@ def test_only_admins_see_or_change_channels(request: Any, who: str) -> None:
     assert client.post("/alerts/channels/new/", WEBHOOK).status_code == 403
     assert client.post(f"/alerts/channels/{channel.pk}/delete/").status_code == 403
     assert client.post(f"/alerts/channels/{channel.pk}/rotate-secret/").status_code == 403
+    assert client.post(f"/alerts/channels/{channel.pk}/test/").status_code == 403
     assert Channel.objects.count() == 1
 
 
@@ -111,3 +112,19 @@ def test_the_channel_list_shows_routing_and_outbox(admin_user: Any) -> None:
     channel_webhook("https://hooks.example.com/x", sources={"budget": "critical"})
     html = _client(admin_user).get("/alerts/channels/").content.decode()
     assert "hooks.example.com" in html and "budget ≥ critical" in html
+
+
+def test_a_test_alert_goes_to_this_channel_only_and_never_counts_as_open(
+    admin_user: Any, dispatched: list[Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    from alerts.models import Alert, Delivery
+
+    channel = channel_webhook("https://hooks.example.com/x", name="one")
+    channel_webhook("https://hooks.example.com/y", name="other")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _client(admin_user).post(f"/alerts/channels/{channel.pk}/test/")
+    assert response.status_code == 302
+    alert = Alert.objects.get()
+    assert alert.source == "system" and alert.status == "resolved" and alert.details["test"]
+    delivery = Delivery.objects.get()
+    assert delivery.channel == channel and dispatched == [(delivery.pk, 0)]
