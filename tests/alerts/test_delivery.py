@@ -280,3 +280,13 @@ def test_two_workers_given_the_same_delivery_send_it_once() -> None:
     assert sorted(results) == ["delivered", "skipped"]
     assert len(receiver.requests) == 1
     assert Delivery.objects.get().tries.count() == 1
+
+
+def test_slack_control_characters_are_escaped(db: Any, settings: Any) -> None:
+    from alerts.channels import payload_slack
+
+    settings.FLAGSITE_BASE_URL = "https://flags.example.com"
+    alert = budget_alert(title="Spend > limit & <!channel>", body="a<b")
+    payload = payload_slack(alert)
+    assert payload["text"].startswith("[WARNING] Spend &gt; limit &amp; &lt;!channel&gt;\na&lt;b")
+    assert payload["text"].endswith("\n<https://flags.example.com/costs/budgets/1/|Open>")

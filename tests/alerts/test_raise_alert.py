@@ -90,11 +90,14 @@ def test_delivery_is_handed_to_celery_only_on_commit(
         ("dedupe_key", ""),
         ("dedupe_key", "k" * 201),
         ("details", ["not", "a", "dict"]),
+        ("body", "nul \x00 inside"),
+        ("title", "lone \ud800 surrogate"),
+        ("details.note", {"note": "nul \x00"}),
     ],
 )
 def test_malformed_arguments_are_refused_naming_the_field(db: Any, field: str, value: Any) -> None:
     with pytest.raises(ValueError, match=field):
-        budget_alert(**{field: value})
+        budget_alert(**{field.split(".")[0]: value})
     assert not Alert.objects.exists()
 
 
@@ -118,3 +121,7 @@ def test_an_environment_can_be_named(db: Any) -> None:
         source="rollout", dedupe_key="r1", severity="critical", title="Rolled back", environment=env
     )
     assert alert.environment == env
+
+
+def test_a_title_is_one_line(db: Any) -> None:
+    assert budget_alert(title="  Budget\r\nexceeded \n now ").title == "Budget exceeded now"
