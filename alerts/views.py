@@ -74,19 +74,20 @@ def _triage(request: HttpRequest, alert_id: int, action: Any, done: str) -> Http
     alert = get_object_or_404(Alert, pk=alert_id)
     form = TriageForm(request.POST)
     if not form.is_valid():
-        return HttpResponse(
-            "comment: at most 2000 characters.", status=400, content_type="text/plain"
-        )
+        problem = " ".join(form.errors["comment"])
+        return HttpResponse(f"comment: {problem}", status=400, content_type="text/plain")
+    htmx = getattr(request, "htmx", False)
     try:
         alert = action(alert_id=alert.pk, user=request.user, comment=form.cleaned_data["comment"])
     except ValidationError as exc:
-        if getattr(request, "htmx", False):
-            return HttpResponse(exc.messages[0], status=409, content_type="text/plain")
-        messages.error(request, exc.messages[0])
+        # htmx: the row shows the alert as it is now (e.g. someone resolved it meanwhile).
+        alert.refresh_from_db()
+        if not htmx:
+            messages.error(request, exc.messages[0])
     else:
-        if not getattr(request, "htmx", False):
+        if not htmx:
             messages.success(request, f"Alert {done}.")
-    if getattr(request, "htmx", False):
+    if htmx:
         return page(request, "alerts/_row_swap.html", {"alert": alert})
     if request.POST.get("from") == "detail":
         return redirect("alert_detail", alert_id=alert.pk)

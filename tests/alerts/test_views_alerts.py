@@ -116,8 +116,12 @@ def test_a_resolved_alert_cannot_be_acknowledged(alerts: Any, admin_user: Any) -
     alert = alerts["budget"]
     client = _client(admin_user)
     client.post(f"/alerts/{alert.pk}/resolve/")
+    # In the list (htmx), the row shows the alert as it is now
     response = client.post(f"/alerts/{alert.pk}/acknowledge/", HTTP_HX_REQUEST="true")
-    assert response.status_code == 409 and b"already resolved" in response.content
+    assert response.status_code == 200 and b'data-status="resolved"' in response.content
+    # On its page, a message says why
+    response = client.post(f"/alerts/{alert.pk}/acknowledge/", {"from": "detail"}, follow=True)
+    assert b"already resolved" in response.content
     alert.refresh_from_db()
     assert alert.status == "resolved"
 
@@ -135,7 +139,10 @@ def test_viewers_cannot_triage(alerts: Any, viewer_user: Any) -> None:
 def test_triage_refuses_malformed_input(alerts: Any, admin_user: Any) -> None:
     client = _client(admin_user)
     alert = alerts["budget"]
-    assert client.post(f"/alerts/{alert.pk}/resolve/", {"comment": "x" * 2001}).status_code == 400
+    long = client.post(f"/alerts/{alert.pk}/resolve/", {"comment": "x" * 2001})
+    assert long.status_code == 400 and long.content.startswith(b"comment: ")
+    nul = client.post(f"/alerts/{alert.pk}/resolve/", {"comment": "a\x00b"})
+    assert nul.status_code == 400 and b"comment" in nul.content
     assert client.post("/alerts/999999/resolve/").status_code == 404
     assert client.get(f"/alerts/{alert.pk}/resolve/").status_code == 405
     assert client.get("/alerts/abc/").status_code == 404
