@@ -74,7 +74,7 @@ def _triage(request: HttpRequest, alert_id: int, action: Any, done: str) -> Http
     alert = get_object_or_404(Alert, pk=alert_id)
     form = TriageForm(request.POST)
     if not form.is_valid():
-        problem = " ".join(form.errors["comment"])
+        problem = " ".join(str(e) for e in form.errors["comment"])
         return HttpResponse(f"comment: {problem}", status=400, content_type="text/plain")
     htmx = getattr(request, "htmx", False)
     try:
