@@ -128,3 +128,14 @@ def test_a_test_alert_goes_to_this_channel_only_and_never_counts_as_open(
     assert alert.source == "system" and alert.status == "resolved" and alert.details["test"]
     delivery = Delivery.objects.get()
     assert delivery.channel == channel and dispatched == [(delivery.pk, 0)]
+
+
+def test_the_django_admin_shows_channels_read_only_without_their_secret(db: Any) -> None:
+    from django.contrib.auth import get_user_model
+
+    channel = channel_webhook("https://hooks.example.com/x")
+    root = get_user_model().objects.create_superuser("root", "root@example.com", "pw-root")
+    client = _client(root)
+    page = client.get(f"/django-admin/alerts/channel/{channel.pk}/change/")
+    assert page.status_code == 200 and channel.secret not in page.content.decode()
+    assert client.get("/django-admin/alerts/alert/add/").status_code == 403
