@@ -67,6 +67,8 @@ def raise_alert(
     _check(source, severity, title, details, texts | {"details": details or {}})
     if len(dedupe_key) > 200 or not dedupe_key:
         raise ValueError("dedupe_key: 1-200 characters")
+    if len(link) > 500:
+        raise ValueError("link: at most 500 characters")  # a cut URL would lead nowhere
     # One line: the title is an email's Subject (a header cannot hold a line break).
     title = " ".join(title.split())
     with transaction.atomic():
@@ -86,7 +88,7 @@ def raise_alert(
                     severity=severity,
                     title=title[:TITLE_MAX],
                     body=body,
-                    link=link[:500],
+                    link=link,
                     details=details or {},
                     environment=environment,
                 )

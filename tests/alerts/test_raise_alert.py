@@ -89,6 +89,7 @@ def test_delivery_is_handed_to_celery_only_on_commit(
         ("title", "   "),
         ("dedupe_key", ""),
         ("dedupe_key", "k" * 201),
+        ("link", "/x" * 251),
         ("details", ["not", "a", "dict"]),
         ("body", "nul \x00 inside"),
         ("title", "lone \ud800 surrogate"),
