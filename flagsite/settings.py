@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "delivery",
     "experiments",
     "feedback",
+    "costs",
 ]
 
 MIDDLEWARE = [
@@ -138,7 +139,18 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "republish-rulesets": {"task": "flags.tasks.republish_all_rulesets", "schedule": 300.0},
     # Delete raw events older than FEEDBACK_RETENTION_DAYS (docs/feedback.md).
     "feedback-retention": {"task": "feedback.tasks.events_retention_run", "schedule": 3600.0},
+    # Spend against budgets, and the last hour's spend against its baseline (docs/costs.md).
+    "costs-budgets": {
+        "task": "costs.tasks.budgets_check_run",
+        "schedule": float(env_int("FLAGSITE_BUDGET_CHECK_SECONDS", 300)),
+    },
+    "costs-anomalies": {
+        "task": "costs.tasks.anomalies_check_run",
+        "schedule": float(env_int("FLAGSITE_BUDGET_CHECK_SECONDS", 300)),
+    },
 }
+# Budgets' days and months begin at midnight in this IANA time zone (docs/costs.md).
+FLAGSITE_COSTS_TIME_ZONE = env_str("FLAGSITE_COSTS_TIME_ZONE", "UTC")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
