@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -38,8 +38,8 @@ def costs_time_zone() -> ZoneInfo:
 def period_bounds(
     period: str, now: datetime, tz: ZoneInfo | None = None
 ) -> tuple[datetime, datetime]:
-    """[start, end) of the day or month holding `now`, in the costs time zone (aware datetimes;
-    a day is 23 or 25 hours long when the clocks change)."""
+    """[start, end) of the day or month holding `now` in the costs time zone, as UTC datetimes
+    (so a day the clocks change is 23 or 25 hours long, and durations are real durations)."""
     local = now.astimezone(tz or costs_time_zone())
     if period == Period.DAY:
         start = local.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -49,9 +49,7 @@ def period_bounds(
         nxt = (start + timedelta(days=32)).replace(day=1)
     else:
         raise ValueError(f"unknown period {period!r}")
-    # Re-attach the zone to the wall-clock times so each gets its own UTC offset.
-    zone = local.tzinfo
-    return start.replace(tzinfo=zone), nxt.replace(tzinfo=zone)
+    return start.astimezone(UTC), nxt.astimezone(UTC)
 
 
 def budget_calls(budget: Budget, *, since: datetime, until: datetime) -> QuerySet[LlmCall]:
