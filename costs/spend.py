@@ -78,9 +78,10 @@ def _totals() -> dict[str, Any]:
         "cost": Coalesce(Sum("cost_usd"), Value(ZERO)),
         "calls": Count("id"),
         "unpriced": Count("id", filter=Q(cost_usd__isnull=True)),
-        "prompt_tokens": Coalesce(Sum("prompt_tokens"), 0),
-        "completion_tokens": Coalesce(Sum("completion_tokens"), 0),
-        "cached_input_tokens": Coalesce(Sum("cached_input_tokens"), 0),
+        # Aliases differ from the field names: Django would read them as the aggregates.
+        "sum_prompt": Coalesce(Sum("prompt_tokens"), 0),
+        "sum_completion": Coalesce(Sum("completion_tokens"), 0),
+        "sum_cached": Coalesce(Sum("cached_input_tokens"), 0),
         **_ratio(COST_PER_CALL),
         **_ratio(TOKENS_PER_CALL),
     }
@@ -103,9 +104,9 @@ class Totals:
             cost=Decimal(row["cost"] or 0),
             calls=int(row["calls"] or 0),
             unpriced=int(row["unpriced"] or 0),
-            prompt_tokens=int(row["prompt_tokens"] or 0),
-            completion_tokens=int(row["completion_tokens"] or 0),
-            cached_input_tokens=int(row["cached_input_tokens"] or 0),
+            prompt_tokens=int(row["sum_prompt"] or 0),
+            completion_tokens=int(row["sum_completion"] or 0),
+            cached_input_tokens=int(row["sum_cached"] or 0),
             cost_per_call=_ratio_value(row, COST_PER_CALL),
             tokens_per_call=_ratio_value(row, TOKENS_PER_CALL),
         )
