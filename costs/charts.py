@@ -11,6 +11,7 @@ WIDTH = 720
 HEIGHT = 180
 LEFT = 56  # room for the y-axis labels
 BOTTOM = 18  # room for the x-axis labels
+TOP = 8  # room for the top tick's label
 SERIES_COLOURS = 6  # .series-0 ... .series-5 in app.css
 MAX_SERIES = 5  # the rest is stacked as "other"
 OTHER = "other"
@@ -59,7 +60,7 @@ def _nice_peak(peak: Decimal) -> Decimal:
 
 
 def _money(value: Decimal) -> str:
-    return f"${value:,.2f}" if value >= 1 or value == 0 else f"${value:.4f}".rstrip("0")
+    return f"${value:,.2f}" if value >= Decimal("0.1") or value == 0 else f"${value:.4f}"
 
 
 def stacked_cost_chart(series: dict[str, list[Decimal]], starts: list[datetime]) -> Chart:
@@ -74,12 +75,12 @@ def stacked_cost_chart(series: dict[str, list[Decimal]], starts: list[datetime])
     names = list(stacks)
     totals = [sum((stacks[g][i] for g in names), Decimal(0)) for i in range(n)]
     peak = _nice_peak(max(totals, default=Decimal(0)))
-    plot_h = HEIGHT - BOTTOM
+    plot_h = HEIGHT - BOTTOM - TOP
     width = (WIDTH - LEFT) / max(n, 1)
     daily = n < 2 or starts[1] - starts[0] >= timedelta(days=1)
     bars = []
     for i, start in enumerate(starts):
-        y = float(plot_h)
+        y = float(TOP + plot_h)
         bar = Bar(
             x=round(LEFT + i * width + 1, 2),
             w=round(max(width - 2, 1), 2),
@@ -96,7 +97,9 @@ def stacked_cost_chart(series: dict[str, list[Decimal]], starts: list[datetime])
                 Rect(round(y, 2), round(h, 2), names.index(g) % SERIES_COLOURS, g, cost)
             )
         bars.append(bar)
-    ticks = [(round(plot_h * (1 - f), 2), _money(peak * Decimal(str(f)))) for f in (0, 0.5, 1)]
+    ticks = [
+        (round(TOP + plot_h * (1 - f), 2), _money(peak * Decimal(str(f)))) for f in (0, 0.5, 1)
+    ]
     step = max(1, n // 6)
     x_labels = [
         (round(LEFT + i * width + width / 2, 2), starts[i].strftime("%b %d" if daily else "%H:00"))
