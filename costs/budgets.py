@@ -84,7 +84,7 @@ class BudgetStatus:
 
     def crossed(self) -> list[str]:
         """The thresholds this status has crossed, most severe first."""
-        out = []
+        out: list[str] = []
         if self.percent >= self.budget.critical_percent:
             out.append(Threshold.CRITICAL)
         if self.percent >= self.budget.warning_percent:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 
@@ -10,6 +10,13 @@ from flags.models import Environment
 from .models import Budget, Scope
 from .spend import GROUPINGS
 
+# django-stubs types ModelForm by its model; at run time ModelForm is not subscriptable.
+if TYPE_CHECKING:
+    _PriceForm = forms.ModelForm[ModelPrice]
+    _BudgetForm = forms.ModelForm[Budget]
+else:
+    _PriceForm = _BudgetForm = forms.ModelForm
+
 PERIOD_CHOICES = [
     ("24h", "Last 24 hours (hourly)"),
     ("7d", "Last 7 days (daily)"),
@@ -17,7 +24,7 @@ PERIOD_CHOICES = [
 ]
 
 
-class ModelPriceForm(forms.ModelForm):
+class ModelPriceForm(_PriceForm):
     effective_from = forms.DateTimeField(
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         help_text="UTC. Calls at or after this time use this price, until the model's next price.",
@@ -39,7 +46,8 @@ class ModelPriceForm(forms.ModelForm):
         }
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         for name in ("input_per_million", "output_per_million", "cached_input_per_million"):
             value = data.get(name)
             if value is not None and value < 0:
@@ -58,16 +66,19 @@ class CostFilters(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         envs = Environment.objects.order_by("sort_order", "key").values_list("key", "name")
-        self.fields["env"].choices = [("", "All environments"), *envs]
+        env_field = self.fields["env"]
+        assert isinstance(env_field, forms.ChoiceField)
+        env_field.choices = [("", "All environments"), *envs]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("group") == "variant" and not data.get("flag"):
             self.add_error("flag", "Choose the flag whose variants to group by.")
         return data
 
 
-class BudgetForm(forms.ModelForm):
+class BudgetForm(_BudgetForm):
     class Meta:
         model = Budget
         fields = [
@@ -92,7 +103,8 @@ class BudgetForm(forms.ModelForm):
         }
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         scope = data.get("scope")
         if scope and scope != Scope.ALL and not (data.get("scope_value") or "").strip():
             self.add_error("scope_value", "Name the feature, model, user tier or variant.")

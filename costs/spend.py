@@ -8,7 +8,7 @@ are the metric catalogue's ratio metrics (`experiments.metrics`), and a flag var
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -68,7 +68,7 @@ def _ratio(metric: Metric) -> dict[str, Any]:
     }
 
 
-def _ratio_value(row: dict[str, Any], metric: Metric) -> float | None:
+def _ratio_value(row: Mapping[str, Any], metric: Metric) -> float | None:
     num, den = row.get(f"{metric.key}__num"), row.get(f"{metric.key}__den")
     return float(num) / float(den) if den and num is not None else None
 
@@ -99,7 +99,7 @@ class Totals:
     tokens_per_call: float | None  # catalogue: tokens_per_call
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Totals:
+    def from_row(cls, row: Mapping[str, Any]) -> Totals:
         return cls(
             cost=Decimal(row["cost"] or 0),
             calls=int(row["calls"] or 0),
