@@ -2,63 +2,24 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection
 
-from tests.services import postgres_url, redis_url
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.services import redis_url
+from tests.workers import Worker, celery_workers
 
 
 @pytest.fixture
-def worker(transactional_db: Any, tmp_path: Path) -> Any:
-    postgres_url()
-    redis = redis_url()
-    settings = connection.settings_dict
-    db_url = (
-        f"postgres://{settings['USER']}:{settings['PASSWORD']}@{settings['HOST'] or '127.0.0.1'}"
-        f":{settings['PORT'] or 5432}/{settings['NAME']}"
-    )
-    env = os.environ | {
-        "DATABASE_URL": db_url,
-        "REDIS_URL": redis,
-        "CELERY_BROKER_URL": redis,
-        "FLAGSITE_VAR_DIR": str(tmp_path),
-    }
-    log = open(tmp_path / "worker.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "flagsite",
-            "worker",
-            "--pool=solo",
-            "--loglevel=info",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    yield proc
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
+def worker(transactional_db: Any, tmp_path: Path) -> Iterator[Worker]:
+    with celery_workers(tmp_path) as [one]:
+        yield one
 
 
-def test_a_real_worker_republishes_rulesets(worker: Any, demo: Any, settings: Any) -> None:
+def test_a_real_worker_republishes_rulesets(worker: Worker, demo: Any, settings: Any) -> None:
     from django.core.cache import caches
 
     from flags.tasks import republish_all_rulesets
@@ -81,7 +42,7 @@ def test_a_real_worker_republishes_rulesets(worker: Any, demo: Any, settings: An
     # Then the worker rebuilds every environment's ruleset from PostgreSQL into Redis
     deadline = time.monotonic() + 45
     while time.monotonic() < deadline and cache.get("ruleset:version:development") is None:
-        assert worker.poll() is None, "the worker died; see worker.log"
+        assert worker.alive(), "the worker died; see worker.log"
         time.sleep(0.2)
     assert cache.get("ruleset:version:development") is not None
     version, body = cache.get("ruleset:body:production")
