@@ -157,6 +157,9 @@ class LlmCall(_Event):
             models.Index(fields=["environment", "timestamp"], name="llmcall_env_time"),
             models.Index(fields=["environment", "request_id"], name="llmcall_env_request"),
             models.Index(fields=["environment", "conversation_id"], name="llmcall_env_conv"),
+            # costs: spend over all environments in a period (the page's default, budgets
+            # without an environment)
+            models.Index(fields=["timestamp"], name="llmcall_time"),
             # costs.hints: repeated prompts (GROUP BY prompt_hash), only rows that carry one
             models.Index(
                 fields=["environment", "prompt_hash", "timestamp"],
