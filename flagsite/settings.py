@@ -8,6 +8,7 @@ PostgreSQL and Redis (cache, broker, rate limits).
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -156,6 +157,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 }
 # Budgets' days and months begin at midnight in this IANA time zone (docs/costs.md).
 FLAGSITE_COSTS_TIME_ZONE = env_str("FLAGSITE_COSTS_TIME_ZONE", "UTC")
+try:
+    ZoneInfo(FLAGSITE_COSTS_TIME_ZONE)
+except (ValueError, ZoneInfoNotFoundError) as exc:
+    raise ImproperlyConfigured(
+        f"FLAGSITE_COSTS_TIME_ZONE={FLAGSITE_COSTS_TIME_ZONE!r} is not an IANA time zone"
+    ) from exc
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
