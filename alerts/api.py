@@ -17,13 +17,17 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from flagsite.storable import unstorable_in
+
 from .models import UNRESOLVED, Alert, AlertStatus, Severity, Source
 from .outbox import outbox_rows_write
 
 TITLE_MAX = 200
 
 
-def _check(source: str, severity: str, title: str, details: dict[str, Any] | None) -> None:
+def _check(
+    source: str, severity: str, title: str, details: dict[str, Any] | None, texts: dict[str, Any]
+) -> None:
     if source not in Source.values:
         raise ValueError(f"source: {source!r} is not one of {', '.join(Source.values)}")
     if severity not in Severity.values:
@@ -34,6 +38,10 @@ def _check(source: str, severity: str, title: str, details: dict[str, Any] | Non
         if not isinstance(details, dict):
             raise ValueError("details: must be a dict")
         json.dumps(details)  # TypeError now, in the caller, rather than at save time
+    # NUL and lone surrogates would fail the INSERT and with it the caller's transaction.
+    found = unstorable_in(texts, "")
+    if found:
+        raise ValueError(f"{found[0]}: {found[1]}")
 
 
 def raise_alert(
@@ -55,9 +63,14 @@ def raise_alert(
     few minutes must not re-notify after a person resolved it); put the occurrence in the key
     (period, threshold, phase) or pass `reopen=True` to open a fresh alert after a resolve.
     """
-    _check(source, severity, title, details)
+    texts = {"dedupe_key": dedupe_key, "title": title, "body": body, "link": link}
+    _check(source, severity, title, details, texts | {"details": details or {}})
     if len(dedupe_key) > 200 or not dedupe_key:
         raise ValueError("dedupe_key: 1-200 characters")
+    if len(link) > 500:
+        raise ValueError("link: at most 500 characters")  # a cut URL would lead nowhere
+    # One line: the title is an email's Subject (a header cannot hold a line break).
+    title = " ".join(title.split())
     with transaction.atomic():
         same = Alert.objects.filter(source=source, dedupe_key=dedupe_key)
         existing = same.filter(status__in=UNRESOLVED).first()
@@ -73,9 +86,9 @@ def raise_alert(
                     source=source,
                     dedupe_key=dedupe_key,
                     severity=severity,
-                    title=title.strip()[:TITLE_MAX],
+                    title=title[:TITLE_MAX],
                     body=body,
-                    link=link[:500],
+                    link=link,
                     details=details or {},
                     environment=environment,
                 )

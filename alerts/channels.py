@@ -62,16 +62,22 @@ def payload_standard(alert: Alert) -> dict[str, Any]:
     }
 
 
+def _slack_escape(text: str) -> str:
+    """Slack's three control characters (api.slack.com, "Formatting text for app surfaces")."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def payload_slack(alert: Alert) -> dict[str, Any]:
     """Slack's incoming-webhook shape (also read by Mattermost, Rocket.Chat, Discord's /slack)."""
     link = absolute_link(alert.link)
-    headline = f"[{alert.severity.upper()}] {alert.title}"
-    text = f"{headline}\n{alert.body}".strip() + (f"\n<{link}|Open>" if link else "")
+    headline = _slack_escape(f"[{alert.severity.upper()}] {alert.title}")
+    body = _slack_escape(alert.body)
+    text = f"{headline}\n{body}".strip() + (f"\n<{link}|Open>" if link else "")
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*{headline}*"}},
     ]
-    if alert.body:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": alert.body[:2900]}})
+    if body:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": body[:2900]}})
     context = f"source: {alert.source}" + (
         f" · environment: {alert.environment.key}" if alert.environment else ""
     )

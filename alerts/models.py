@@ -83,6 +83,16 @@ class Alert(models.Model):
     def __str__(self) -> str:
         return f"[{self.severity}] {self.title}"
 
+    @property
+    def safe_link(self) -> str:
+        """The link, if it is a path here or an http(s) URL (never javascript: and friends)."""
+        link = self.link
+        if (link.startswith("/") and not link.startswith("//")) or link.startswith(
+            ("https://", "http://")
+        ):
+            return link
+        return ""
+
 
 class ChannelKind(models.TextChoices):
     EMAIL = "email", "Email"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -23,11 +24,13 @@ from django.utils import timezone
 from .models import (
     SEVERITY_RANK,
     Alert,
+    AlertStatus,
     Channel,
     Delivery,
     DeliveryAttempt,
     DeliveryStatus,
     Severity,
+    Source,
 )
 
 log = logging.getLogger(__name__)
@@ -71,21 +74,52 @@ def outbox_rows_write(alert: Alert) -> list[int]:
     return ids
 
 
+def channel_test_raise(*, channel: Channel) -> Alert:
+    """A test alert for one channel (from its settings page): checks the receiver end to end.
+    It is born resolved, so it never counts as open, and goes to this channel only."""
+    now = timezone.now()
+    with transaction.atomic():
+        alert = Alert.objects.create(
+            source=Source.SYSTEM,
+            dedupe_key=f"channel-test:{channel.pk}:{uuid.uuid4().hex}",
+            severity=Severity.INFO,
+            title=f"Test alert for channel {channel.name}",
+            body="Sent from the channel's settings page to check that the receiver gets alerts.",
+            details={"test": True},
+            status=AlertStatus.RESOLVED,
+            resolved_at=now,
+            resolved_comment="channel test",
+        )
+        row = Delivery.objects.create(alert=alert, channel=channel, next_attempt_at=now)
+        transaction.on_commit(lambda: deliveries_dispatch([row.pk]))
+    return alert
+
+
 def deliveries_dispatch(ids: list[int], *, countdown: float = 0) -> int:
-    """Hand deliveries to Celery; returns how many the broker took. A refused one stays in the
-    outbox for `outbox_dispatch_due`."""
+    """Hand deliveries to Celery; returns how many the broker took. What the broker refuses
+    stays in the outbox for `outbox_dispatch_due`."""
+    from flagsite.celery import app
+
     from .tasks import delivery_send
 
+    if not ids:
+        return 0
     sent = 0
-    for delivery_id in ids:
-        try:
-            # retry=False: with the broker down, fail at once rather than stall the caller.
-            delivery_send.apply_async((delivery_id,), countdown=countdown, retry=False)
-            sent += 1
-        except Exception as exc:  # kombu.OperationalError, redis.ConnectionError, ...
-            log.warning(
-                "alerts: broker refused delivery %s, kept in the outbox: %s", delivery_id, exc
-            )
+    try:
+        with app.connection_for_write() as connection:
+            # One quick try (connect timeout: broker_connection_timeout), not kombu's default
+            # retries: a dead broker must not hold up the request that raised the alert.
+            connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0)
+            for delivery_id in ids:
+                # `connection` is a documented apply_async option the stubs lack.
+                delivery_send.apply_async(  # type: ignore[call-arg]
+                    (delivery_id,), countdown=countdown, connection=connection, retry=False
+                )
+                sent += 1
+    except Exception as exc:  # kombu.OperationalError, redis.ConnectionError, ...
+        log.warning(
+            "alerts: broker refused %d deliveries, kept in the outbox: %s", len(ids) - sent, exc
+        )
     return sent
 
 

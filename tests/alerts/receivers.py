@@ -94,6 +94,22 @@ def webhook_receiver(**options: Any) -> Iterator[WebhookReceiver]:
         server.server_close()
 
 
+@contextmanager
+def broker_down(monkeypatch: Any) -> Iterator[str]:
+    """The Celery app's broker is a port nobody listens on (as when Redis is down)."""
+    import socket
+
+    from flagsite.celery import app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"redis://127.0.0.1:{s.getsockname()[1]}/0"
+    real = app.connection_for_write
+    with monkeypatch.context() as m:
+        m.setattr(app, "connection_for_write", lambda *a, **k: real(url=dead))
+        yield dead
+
+
 @dataclass
 class Mailbox:
     port: int = 0

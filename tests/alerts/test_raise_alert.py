@@ -89,12 +89,16 @@ def test_delivery_is_handed_to_celery_only_on_commit(
         ("title", "   "),
         ("dedupe_key", ""),
         ("dedupe_key", "k" * 201),
+        ("link", "/x" * 251),
         ("details", ["not", "a", "dict"]),
+        ("body", "nul \x00 inside"),
+        ("title", "lone \ud800 surrogate"),
+        ("details.note", {"note": "nul \x00"}),
     ],
 )
 def test_malformed_arguments_are_refused_naming_the_field(db: Any, field: str, value: Any) -> None:
     with pytest.raises(ValueError, match=field):
-        budget_alert(**{field: value})
+        budget_alert(**{field.split(".")[0]: value})
     assert not Alert.objects.exists()
 
 
@@ -118,3 +122,47 @@ def test_an_environment_can_be_named(db: Any) -> None:
         source="rollout", dedupe_key="r1", severity="critical", title="Rolled back", environment=env
     )
     assert alert.environment == env
+
+
+def test_a_title_is_one_line(db: Any) -> None:
+    assert budget_alert(title="  Budget\r\nexceeded \n now ").title == "Budget exceeded now"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_transactions_raising_the_same_key_at_once_make_one_alert() -> None:
+    import threading
+    import time
+
+    from django.db import connection
+
+    from tests.services import postgres_url
+
+    postgres_url()  # the partial unique index makes the second INSERT wait for the first
+    channel_webhook("https://hooks.example.com/x")
+    first_inserted = threading.Event()
+    ids: dict[str, int] = {}
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                ids["first"] = budget_alert().pk
+                first_inserted.set()
+                time.sleep(0.5)  # still uncommitted while the second one raises
+        finally:
+            connection.close()
+
+    def second() -> None:
+        try:
+            first_inserted.wait(10)
+            with transaction.atomic():
+                ids["second"] = budget_alert().pk
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert ids["first"] == ids["second"]
+    assert Alert.objects.count() == 1 and Delivery.objects.count() == 1
