@@ -4,39 +4,48 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('feedback', '0003_feedback_vote_index'),
-        ('flags', '0005_report_re2_refused_patterns'),
+        ("feedback", "0003_feedback_vote_index"),
+        ("flags", "0005_report_re2_refused_patterns"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='llmcall',
-            name='cached_input_tokens',
+            model_name="llmcall",
+            name="cached_input_tokens",
             field=models.BigIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='llmcall',
-            name='prompt_hash',
+            model_name="llmcall",
+            name="prompt_hash",
             field=models.CharField(blank=True, max_length=128),
         ),
         migrations.AddField(
-            model_name='modelprice',
-            name='cached_input_per_million',
-            field=models.DecimalField(blank=True, decimal_places=4, help_text='USD per million cached prompt tokens; empty: the input price', max_digits=12, null=True),
+            model_name="modelprice",
+            name="cached_input_per_million",
+            field=models.DecimalField(
+                blank=True,
+                decimal_places=4,
+                help_text="USD per million cached prompt tokens; empty: the input price",
+                max_digits=12,
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='modelprice',
-            name='is_example',
+            model_name="modelprice",
+            name="is_example",
             field=models.BooleanField(default=False),
         ),
         migrations.AddIndex(
-            model_name='llmcall',
-            index=models.Index(fields=['timestamp'], name='llmcall_time'),
+            model_name="llmcall",
+            index=models.Index(fields=["timestamp"], name="llmcall_time"),
         ),
         migrations.AddIndex(
-            model_name='llmcall',
-            index=models.Index(condition=models.Q(('prompt_hash', ''), _negated=True), fields=['environment', 'prompt_hash', 'timestamp'], name='llmcall_env_prompt'),
+            model_name="llmcall",
+            index=models.Index(
+                condition=models.Q(("prompt_hash", ""), _negated=True),
+                fields=["environment", "prompt_hash", "timestamp"],
+                name="llmcall_env_prompt",
+            ),
         ),
     ]
