@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, F, Q, Value, When
 from django.db.models import FloatField as _Float
 
 Kind = Literal["mean", "proportion", "ratio", "quantile"]
@@ -117,8 +117,22 @@ COST_PER_CALL = Metric(
     description="Sum of cost / priced calls (calls of a model without a price are left out).",
 )
 
+TOKENS_PER_CALL = Metric(
+    key="tokens_per_call",
+    name="Tokens per call",
+    kind="ratio",
+    unit="request",
+    direction="lower",
+    source="llm_call",
+    value=F("prompt_tokens") + F("completion_tokens"),
+    format="number",
+    reads=("llm_call.prompt_tokens", "llm_call.completion_tokens"),
+    description="Prompt + completion tokens / LLM calls (cached prompt tokens included).",
+)
+
 CATALOGUE: dict[str, Metric] = {
-    m.key: m for m in (THUMBS_UP_RATE, MEAN_RATING, ERROR_RATE, P95_LATENCY, COST_PER_CALL)
+    m.key: m
+    for m in (THUMBS_UP_RATE, MEAN_RATING, ERROR_RATE, P95_LATENCY, COST_PER_CALL, TOKENS_PER_CALL)
 }
 # The flag page's outcomes table, in this order.
 OUTCOME_METRICS: tuple[str, ...] = (

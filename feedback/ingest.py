@@ -75,6 +75,7 @@ def _price_llm_calls(rows: list[LlmCall]) -> None:
             when=row.timestamp,
             prompt_tokens=row.prompt_tokens,
             completion_tokens=row.completion_tokens,
+            cached_input_tokens=row.cached_input_tokens,
         )
 
 

@@ -134,6 +134,12 @@ class LlmCall(_Event):
     model = models.CharField(max_length=128)
     prompt_tokens = models.BigIntegerField(default=0)
     completion_tokens = models.BigIntegerField(default=0)
+    # The part of prompt_tokens served from the provider's prompt cache (billed at the cached
+    # input price); never more than prompt_tokens.
+    cached_input_tokens = models.BigIntegerField(default=0)
+    # Optional hash of the prompt the SDK sent (docs/events.md): identical prompts share it, so
+    # the cost page can say what a response cache would have saved.
+    prompt_hash = models.CharField(max_length=128, blank=True)
     ttft_ms = models.FloatField(null=True, blank=True)
     latency_ms = models.FloatField(null=True, blank=True)
     error = models.BooleanField(default=False)
@@ -151,6 +157,15 @@ class LlmCall(_Event):
             models.Index(fields=["environment", "timestamp"], name="llmcall_env_time"),
             models.Index(fields=["environment", "request_id"], name="llmcall_env_request"),
             models.Index(fields=["environment", "conversation_id"], name="llmcall_env_conv"),
+            # costs: spend over all environments in a period (the page's default, budgets
+            # without an environment)
+            models.Index(fields=["timestamp"], name="llmcall_time"),
+            # costs.hints: repeated prompts (GROUP BY prompt_hash), only rows that carry one
+            models.Index(
+                fields=["environment", "prompt_hash", "timestamp"],
+                name="llmcall_env_prompt",
+                condition=~Q(prompt_hash=""),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -203,7 +218,16 @@ class ModelPrice(models.Model):
     output_per_million = models.DecimalField(
         max_digits=12, decimal_places=4, help_text="USD per million completion tokens"
     )
+    cached_input_per_million = models.DecimalField(
+        max_digits=12,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="USD per million cached prompt tokens; empty: the input price",
+    )
     effective_from = models.DateTimeField()
+    # Seeded by the demo loader: published list prices at some date, shown as examples.
+    is_example = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -8,6 +8,7 @@ Unknown fields are ignored.
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ MAX_COMMENT = 5_000
 MAX_FLAGS = 100
 # Token counts go into 64-bit columns; anything near that is a bug in the sender.
 MAX_TOKENS = 10**12
+TOKEN_RE = re.compile(r"[A-Za-z0-9_.:+/=-]+")
 
 EVENT_TYPES = ("exposure", "llm_call", "implicit")
 CATEGORIES = tuple(Category.values)
@@ -63,6 +65,19 @@ class _Reader:
             self.errors[name] = "must not be empty"
         elif len(value) > max_length:
             self.errors[name] = f"must be at most {max_length} characters"
+        return value
+
+    def token(self, name: str, *, max_length: int = 128) -> str:
+        """An opaque identifier such as a hash: 1-`max_length` of A-Z a-z 0-9 and `_-.:+/=`."""
+        value = self.raw.get(name)
+        if value is None:
+            return ""
+        if not isinstance(value, str) or not TOKEN_RE.fullmatch(value) or len(value) > max_length:
+            self.errors[name] = (
+                f"must be 1-{max_length} characters of letters, digits and _-.:+/= "
+                "(e.g. a hex SHA-256)"
+            )
+            return ""
         return value
 
     def choice(self, name: str, values: tuple[str, ...], *, required: bool = False) -> str:
@@ -168,6 +183,12 @@ def _exposure(r: _Reader) -> dict[str, Any]:
 
 
 def _llm_call(r: _Reader) -> dict[str, Any]:
+    prompt_tokens = r.count("prompt_tokens")
+    cached = r.count("cached_input_tokens")
+    if cached > prompt_tokens and "prompt_tokens" not in r.errors:
+        r.errors["cached_input_tokens"] = (
+            "must not exceed prompt_tokens (cached tokens are part of them)"
+        )
     return {
         "request_id": r.text("request_id"),
         "conversation_id": r.text("conversation_id"),
@@ -175,8 +196,10 @@ def _llm_call(r: _Reader) -> dict[str, Any]:
         "user_tier": r.text("user_tier", max_length=64),
         "feature": r.text("feature"),
         "model": r.text("model", required=True).strip(),
-        "prompt_tokens": r.count("prompt_tokens"),
+        "prompt_tokens": prompt_tokens,
         "completion_tokens": r.count("completion_tokens"),
+        "cached_input_tokens": cached,
+        "prompt_hash": r.token("prompt_hash"),
         "ttft_ms": r.number("ttft_ms"),
         "latency_ms": r.number("latency_ms"),
         "error": r.flag("error", default=False),

@@ -8,6 +8,7 @@ PostgreSQL and Redis (cache, broker, rate limits).
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -48,6 +49,7 @@ INSTALLED_APPS = [
     "feedback",
     "imports",
     "alerts",
+    "costs",
 ]
 
 MIDDLEWARE = [
@@ -141,10 +143,27 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "republish-rulesets": {"task": "flags.tasks.republish_all_rulesets", "schedule": 300.0},
     # Delete raw events older than FEEDBACK_RETENTION_DAYS (docs/feedback.md).
     "feedback-retention": {"task": "feedback.tasks.events_retention_run", "schedule": 3600.0},
+    # Spend against budgets, and the last hour's spend against its baseline (docs/costs.md).
+    "costs-budgets": {
+        "task": "costs.tasks.budgets_check_run",
+        "schedule": float(env_int("FLAGSITE_BUDGET_CHECK_SECONDS", 300)),
+    },
+    "costs-anomalies": {
+        "task": "costs.tasks.anomalies_check_run",
+        "schedule": float(env_int("FLAGSITE_BUDGET_CHECK_SECONDS", 300)),
+    },
     # Alert deliveries the broker refused, or whose worker died, or whose retry is due
     # (docs/alerts.md, "Guarantees").
     "alerts-outbox": {"task": "alerts.tasks.outbox_dispatch", "schedule": 60.0},
 }
+# Budgets' days and months begin at midnight in this IANA time zone (docs/costs.md).
+FLAGSITE_COSTS_TIME_ZONE = env_str("FLAGSITE_COSTS_TIME_ZONE", "UTC")
+try:
+    ZoneInfo(FLAGSITE_COSTS_TIME_ZONE)
+except (ValueError, ZoneInfoNotFoundError) as exc:
+    raise ImproperlyConfigured(
+        f"FLAGSITE_COSTS_TIME_ZONE={FLAGSITE_COSTS_TIME_ZONE!r} is not an IANA time zone"
+    ) from exc
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("feedback.urls")),
     path("", include("experiments.urls")),
     path("", include("imports.urls")),
+    path("", include("costs.urls")),
     path("", include("alerts.urls")),
 ]
 

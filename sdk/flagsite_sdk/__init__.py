@@ -4,7 +4,7 @@ __version__ = "0.1.0"
 
 # The client API (docs/sdk.md). Imported on first use, so `import flagsite_sdk.engine` (what the
 # server does) stays free of the client's threads-and-HTTP modules.
-__all__ = ["Client", "ClientStats", "Evaluation", "TestClient"]
+__all__ = ["Client", "ClientStats", "Evaluation", "TestClient", "prompt_hash"]
 
 
 def __getattr__(name: str) -> object:
@@ -24,4 +24,8 @@ def __getattr__(name: str) -> object:
         from .testing import TestClient
 
         return TestClient
+    if name == "prompt_hash":
+        from .events import prompt_hash
+
+        return prompt_hash
     raise AttributeError(f"module 'flagsite_sdk' has no attribute {name!r}")

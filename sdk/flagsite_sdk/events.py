@@ -9,6 +9,7 @@ times an outage makes the SDK resend it (docs/events.md).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
@@ -43,6 +44,19 @@ class _Outgoing:
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+def prompt_hash(prompt: Any) -> str:
+    """The `prompt_hash` of an llm_call: hex SHA-256 of the prompt. A string is hashed as UTF-8;
+    anything else (a list of chat messages, say) as canonical JSON (sorted keys, no spaces),
+    so the same prompt always gets the same hash in every process. Send only what identifies
+    the request to the model (system prompt, messages, model settings): two calls with the same
+    hash are ones a response cache could have answered with one."""
+    if isinstance(prompt, str):
+        data = prompt.encode("utf-8", "surrogatepass")
+    else:
+        data = json.dumps(prompt, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return hashlib.sha256(data).hexdigest()
 
 
 def rfc3339(epoch: float) -> str:

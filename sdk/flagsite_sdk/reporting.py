@@ -30,6 +30,8 @@ class Reporting:
         feature: str | None = None,
         prompt_tokens: int | None = None,
         completion_tokens: int | None = None,
+        cached_input_tokens: int | None = None,
+        prompt_hash: str | None = None,
         ttft_ms: float | None = None,
         latency_ms: float | None = None,
         error: bool | None = None,
@@ -41,7 +43,9 @@ class Reporting:
         id: str | None = None,
     ) -> str:
         """Report one LLM call (docs/events.md `llm_call`); `flags` maps flag keys to the
-        variants that served it. Returns the event id. Never blocks, never raises."""
+        variants that served it. `cached_input_tokens` is the part of `prompt_tokens` the
+        provider served from its prompt cache; `prompt_hash` identifies identical prompts (see
+        `prompt_hash()`). Returns the event id. Never blocks, never raises."""
         return self._event(
             "llm_call",
             id,
@@ -54,6 +58,8 @@ class Reporting:
             feature=feature,
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
+            cached_input_tokens=cached_input_tokens,
+            prompt_hash=prompt_hash,
             ttft_ms=ttft_ms,
             latency_ms=latency_ms,
             error=error,

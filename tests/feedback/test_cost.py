@@ -99,13 +99,74 @@ def test_ingestion_stores_the_cost_at_the_events_time(client: Client, keys: Keys
     assert cost["unpriced"] is None
 
 
-def test_demo_prices_load_idempotently() -> None:
-    assert model_prices_load_demo() == 2
+def test_demo_prices_load_idempotently_as_examples() -> None:
+    assert model_prices_load_demo() == 4
     assert model_prices_load_demo() == 0
     prices = {
-        p.model: (p.input_per_million, p.output_per_million) for p in ModelPrice.objects.all()
+        p.model: (p.input_per_million, p.output_per_million, p.cached_input_per_million)
+        for p in ModelPrice.objects.all()
     }
     assert prices == {
-        "gpt-4": (Decimal("30"), Decimal("60")),
-        "gpt-4-turbo": (Decimal("10"), Decimal("30")),
+        "gpt-4": (Decimal("30"), Decimal("60"), None),
+        "gpt-4-turbo": (Decimal("10"), Decimal("30"), None),
+        "gpt-4o": (Decimal("2.5"), Decimal("10"), Decimal("1.25")),
+        "gpt-4o-mini": (Decimal("0.15"), Decimal("0.6"), Decimal("0.075")),
     }
+    assert all(p.is_example for p in ModelPrice.objects.all())
+    # A price a person saves is theirs, no longer an example.
+    row = ModelPrice.objects.get(model="gpt-4")
+    model_price_save(
+        model="gpt-4",
+        input_per_million=Decimal("30"),
+        output_per_million=Decimal("60"),
+        effective_from=row.effective_from,
+        price=row,
+    )
+    row.refresh_from_db()
+    assert not row.is_example
+
+
+def test_cached_prompt_tokens_cost_the_cached_price() -> None:
+    model_price_save(
+        model="gpt-4o",
+        input_per_million=Decimal("2.5"),
+        output_per_million=Decimal("10"),
+        cached_input_per_million=Decimal("1.25"),
+        effective_from=JAN,
+    )
+    _price("gpt-4", "30", "60", JAN)
+    # 1,000 prompt tokens of which 600 cached: 400 x 2.5e-6 + 600 x 1.25e-6 + 200 x 10e-6
+    # = 0.001 + 0.00075 + 0.002
+    cost = llm_call_cost(
+        model="gpt-4o", when=JAN, prompt_tokens=1000, completion_tokens=200, cached_input_tokens=600
+    )
+    assert cost == Decimal("0.00375")
+    # No cached price: cached tokens cost the input price (the same as no caching).
+    assert llm_call_cost(
+        model="gpt-4", when=JAN, prompt_tokens=1000, completion_tokens=0, cached_input_tokens=600
+    ) == Decimal("0.03")
+
+
+def test_ingestion_prices_cached_tokens_and_keeps_the_prompt_hash(
+    client: Client, keys: Keys
+) -> None:
+    model_price_save(
+        model="gpt-4o",
+        input_per_million=Decimal("2.5"),
+        output_per_million=Decimal("10"),
+        cached_input_per_million=Decimal("1.25"),
+        effective_from=timezone.now() - timedelta(days=1),
+    )
+    digest = "a" * 64
+    event = llm_call(
+        "c1",
+        model="gpt-4o",
+        prompt_tokens=1000,
+        completion_tokens=200,
+        cached_input_tokens=600,
+        prompt_hash=digest,
+    )
+    assert post_json(client, EVENTS_URL, {"events": [event]}, key=keys.server).status_code == 200
+    call = LlmCall.objects.get(event_id="c1")
+    assert (call.cached_input_tokens, call.prompt_hash) == (600, digest)
+    assert call.cost_usd == Decimal("0.00375")

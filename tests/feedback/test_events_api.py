@@ -152,6 +152,9 @@ def test_unknown_fields_are_ignored(client: Client, keys: Keys) -> None:
     assert response.json()["accepted"] == 1
 
 
+PROMPT_HASH_ERROR = "must be 1-128 characters of letters, digits and _-.:+/= (e.g. a hex SHA-256)"
+
+
 def _now_iso(delta: timedelta) -> str:
     return (timezone.now() + delta).isoformat()
 
@@ -189,6 +192,17 @@ def _now_iso(delta: timedelta) -> str:
         (llm_call("x", prompt_tokens="12"), "prompt_tokens", "must be an integer >= 0"),
         (llm_call("x", completion_tokens=1.5), "completion_tokens", "must be an integer >= 0"),
         (llm_call("x", completion_tokens=True), "completion_tokens", "must be an integer >= 0"),
+        (llm_call("x", cached_input_tokens=-1), "cached_input_tokens", "must be an integer >= 0"),
+        (llm_call("x", cached_input_tokens="9"), "cached_input_tokens", "must be an integer >= 0"),
+        (
+            llm_call("x", prompt_tokens=10, cached_input_tokens=11),
+            "cached_input_tokens",
+            "must not exceed prompt_tokens (cached tokens are part of them)",
+        ),
+        *[
+            (llm_call("x", prompt_hash=bad), "prompt_hash", PROMPT_HASH_ERROR)
+            for bad in ("", "a b", "x" * 129, 42, "é", "ab\n")
+        ],
         (llm_call("x", latency_ms=-1), "latency_ms", "must be a number >= 0"),
         (llm_call("x", ttft_ms="fast"), "ttft_ms", "must be a number >= 0"),
         (llm_call("x", error="no"), "error", "must be true or false"),

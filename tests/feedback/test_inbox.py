@@ -104,7 +104,7 @@ def _ids(response: Any) -> set[str]:
 
 
 def test_login_is_required(client: Client) -> None:
-    for url in (INBOX, "/feedback/export.csv", "/feedback/prices/", "/feedback/demo/"):
+    for url in (INBOX, "/feedback/export.csv", "/costs/prices/", "/feedback/demo/"):
         response = client.get(url)
         assert response.status_code == 302 and "/login/" in response["Location"], url
 

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.celery_worker import celery_worker
 from tests.services import redis_url
+from tests.workers import Worker, celery_workers
 
 
 @pytest.fixture
-def worker(transactional_db: Any, tmp_path: Path) -> Any:
-    with celery_worker(tmp_path) as proc:
-        yield proc
+def worker(transactional_db: Any, tmp_path: Path) -> Iterator[Worker]:
+    with celery_workers(tmp_path) as [one]:
+        yield one
 
 
-def test_a_real_worker_republishes_rulesets(worker: Any, demo: Any, settings: Any) -> None:
+def test_a_real_worker_republishes_rulesets(worker: Worker, demo: Any, settings: Any) -> None:
     from django.core.cache import caches
 
     from flags.tasks import republish_all_rulesets
@@ -41,7 +42,7 @@ def test_a_real_worker_republishes_rulesets(worker: Any, demo: Any, settings: An
     # Then the worker rebuilds every environment's ruleset from PostgreSQL into Redis
     deadline = time.monotonic() + 45
     while time.monotonic() < deadline and cache.get("ruleset:version:development") is None:
-        assert worker.poll() is None, "the worker died; see worker.log"
+        assert worker.alive(), "the worker died; see worker.log"
         time.sleep(0.2)
     assert cache.get("ruleset:version:development") is not None
     version, body = cache.get("ruleset:body:production")

@@ -232,3 +232,35 @@ def test_a_refused_key_discards_events(
     client.track_implicit(conversation_id="c", signal="copied")
     assert client.flush(timeout=5)
     assert client.stats.events_discarded == 1
+
+
+def test_prompt_hash_is_the_sha256_of_the_prompt() -> None:
+    import hashlib
+    import json
+
+    from flagsite_sdk import prompt_hash
+
+    assert prompt_hash("hello") == hashlib.sha256(b"hello").hexdigest()
+    messages = [{"role": "user", "content": "hi"}, {"content": "sys", "role": "system"}]
+    canonical = json.dumps(messages, sort_keys=True, separators=(",", ":")).encode()
+    assert prompt_hash(messages) == hashlib.sha256(canonical).hexdigest()
+    # Key order does not matter; content does.
+    assert prompt_hash([{"content": "hi", "role": "user"}]) == prompt_hash(
+        [{"role": "user", "content": "hi"}]
+    )
+    assert prompt_hash("hello") != prompt_hash("hello ")
+
+
+def test_cached_tokens_and_the_prompt_hash_are_sent(
+    fake: FakeServer, make_client: Callable[..., Client]
+) -> None:
+    from flagsite_sdk import prompt_hash
+
+    client = make_client(fake.url, record_exposures=False)
+    digest = prompt_hash("What is flagsite?")
+    call_id = client.track_llm_call(
+        model="gpt-4o", prompt_tokens=900, cached_input_tokens=512, prompt_hash=digest
+    )
+    assert client.flush(timeout=5)
+    stored = fake.stored[call_id]
+    assert (stored["cached_input_tokens"], stored["prompt_hash"]) == (512, digest)
