@@ -185,6 +185,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
+# The one clock (flagsite/clock.py): seconds added to the wall clock, for tests and demos that
+# move a worker or a second web process forward in time (0 in production).
+FLAGSITE_CLOCK_OFFSET_SECONDS = float(env_str("FLAGSITE_CLOCK_OFFSET_SECONDS", "0") or 0)
+
 # What a 503 (database or key store unreachable) tells clients to wait, in seconds (Retry-After).
 FLAGSITE_OUTAGE_RETRY_AFTER = env_int("FLAGSITE_OUTAGE_RETRY_AFTER", 5)
 
