@@ -117,8 +117,44 @@ COST_PER_CALL = Metric(
     description="Sum of cost / priced calls (calls of a model without a price are left out).",
 )
 
+HALLUCINATION_RATE = Metric(
+    key="hallucination_rate",
+    name="Hallucination rate",
+    kind="proportion",
+    unit="request",
+    direction="lower",
+    source="llm_call",
+    value=_flag(Q(hallucination=True)),
+    where=Q(hallucination__isnull=False),
+    format="percent",
+    reads=("llm_call.hallucination",),
+    description="LLM calls judged hallucinated / calls that carry a hallucination verdict.",
+)
+SAFETY_VIOLATION_RATE = Metric(
+    key="safety_violation_rate",
+    name="Safety-violation rate",
+    kind="proportion",
+    unit="request",
+    direction="lower",
+    source="llm_call",
+    value=_flag(Q(safety_violation=True)),
+    where=Q(safety_violation__isnull=False),
+    format="percent",
+    reads=("llm_call.safety_violation",),
+    description="LLM calls flagged as safety violations / calls that carry a safety verdict.",
+)
+
 CATALOGUE: dict[str, Metric] = {
-    m.key: m for m in (THUMBS_UP_RATE, MEAN_RATING, ERROR_RATE, P95_LATENCY, COST_PER_CALL)
+    m.key: m
+    for m in (
+        THUMBS_UP_RATE,
+        MEAN_RATING,
+        ERROR_RATE,
+        P95_LATENCY,
+        COST_PER_CALL,
+        HALLUCINATION_RATE,
+        SAFETY_VIOLATION_RATE,
+    )
 }
 # The flag page's outcomes table, in this order.
 OUTCOME_METRICS: tuple[str, ...] = (

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "delivery",
     "experiments",
     "feedback",
+    "releases",
 ]
 
 MIDDLEWARE = [
@@ -138,7 +139,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "republish-rulesets": {"task": "flags.tasks.republish_all_rulesets", "schedule": 300.0},
     # Delete raw events older than FEEDBACK_RETENTION_DAYS (docs/feedback.md).
     "feedback-retention": {"task": "feedback.tasks.events_retention_run", "schedule": 3600.0},
+    # Rollout plans: health gates, automatic rollback, phase advances (docs/rollouts.md).
+    "rollouts-check": {"task": "releases.tasks.rollouts_check_all", "schedule": 60.0},
 }
+# The rollout checks have a queue of their own, so long statistics or cost jobs never delay a
+# rollback (`make run` starts a worker for it; production runs one too: docs/operations.md).
+CELERY_TASK_ROUTES = {"releases.tasks.*": {"queue": "rollouts"}}
+# After events for an environment with an active rollout are ingested, its plans are checked at
+# most once per this many seconds (whole seconds, at least 1; docs/rollouts.md).
+FLAGSITE_ROLLOUT_CHECK_DEBOUNCE_SECONDS = env_int("FLAGSITE_ROLLOUT_CHECK_DEBOUNCE_SECONDS", 1)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
