@@ -157,3 +157,6 @@ class GateReading(models.Model):
     class Meta:
         ordering = ["gate", "-at"]
         indexes = [models.Index(fields=["gate", "-at"], name="gatereading_gate_at")]
+
+    def __str__(self) -> str:
+        return f"{self.gate.metric}={self.value} (n={self.sample})"
