@@ -30,6 +30,7 @@ from .templates_builtin import DEFAULT_GATES, GateSpec, PhaseSpec, template_phas
 ROLLOUT_PLAN = Actor(label="rollout plan")
 AUTOMATIC_ROLLBACK = Actor(label="automatic rollback")
 READY_TO_REMOVE_TAG = "ready-to-remove"
+EXPERIMENT_MODEL: str = "experiments.Experiment"
 
 
 class PlanConflict(Exception):
@@ -189,7 +190,8 @@ def _refuse_if_busy(plan: RolloutPlan) -> None:
             [("status", f"{plan.flag.key} already runs rollout #{other.pk} in this environment.")]
         )
     try:
-        experiment_model = apps.get_model("experiments", "Experiment")
+        # Looked up by name: the Experiment model lands with the experiments issue.
+        experiment_model = apps.get_model(EXPERIMENT_MODEL)
     except LookupError:
         return
     running = experiment_model.objects.filter(

@@ -64,7 +64,9 @@ CANARY: tuple[PhaseSpec, ...] = (
 )
 
 
-def feature_rollout(internal: str = "internal-users", paid: str = "paid-tier") -> tuple:
+def feature_rollout(
+    internal: str = "internal-users", paid: str = "paid-tier"
+) -> tuple[PhaseSpec, ...]:
     return (
         PhaseSpec("internal users", segments=(internal,), min_duration_seconds=24 * HOUR),
         PhaseSpec("5 % of users", percentage=Decimal(5), min_duration_seconds=24 * HOUR),

@@ -43,6 +43,6 @@ def rollout_check_soon(environment_id: int) -> bool:
     from .tasks import rollouts_check_environment
 
     transaction.on_commit(
-        lambda: rollouts_check_environment.apply_async(args=[environment_id], countdown=debounce)
+        lambda: rollouts_check_environment.apply_async(args=(environment_id,), countdown=debounce)
     )
     return True

@@ -61,10 +61,9 @@ def calls(
             received_at=at,
             user_key=f"user-{i}",
             model="gpt",
-            latency_ms=100.0,
             error=i < errors,
             flags={flag_key: variant},
-            **fields,
+            **({"latency_ms": 100.0} | fields),
         )
         for i in range(n)
     )
