@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("flags.urls")),
     path("", include("feedback.urls")),
     path("", include("experiments.urls")),
+    path("", include("alerts.urls")),
 ]
 
 # The 403 page shows the user's real role in the header (flagsite.rendering.page adds it).
