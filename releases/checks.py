@@ -111,7 +111,7 @@ def _roll_back(plan: RolloutPlan, breached: list[GateResult]) -> None:
         severity="critical",
         title=f"{plan.flag.key} rolled back in {plan.environment.key}: {first.gate.metric}",
         body=comment,
-        link=f"/flags/{plan.flag.key}/rollouts/{plan.pk}",
+        link=f"/flags/{plan.flag.key}/rollouts/",
         details=details,
         environment=plan.environment,
     )

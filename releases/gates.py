@@ -14,9 +14,11 @@ from datetime import datetime, timedelta
 
 from experiments.metrics import CATALOGUE, Metric
 from experiments.outcomes import MetricValue, outcomes_by_variant
+from experiments.stats import Moments, sequential
 
 from .models import Gate, RolloutPlan
-from .sequential import Interval, proportion_difference_cs, regression
+
+Interval = tuple[float, float]
 
 # Events stamped a little ahead of the server's clock (client clocks drift) still count.
 CLIENT_CLOCK_SKEW = timedelta(seconds=60)
@@ -44,8 +46,8 @@ class GateResult:
         if g.compare_with_control and self.interval is not None:
             return (
                 f"{g.metric}: {_fmt(self.metric, self.value)} vs control "
-                f"{_fmt(self.metric, self.control_value)} (difference CI "
-                f"{self.interval.lo:+.4f} to {self.interval.hi:+.4f}) over {window}, "
+                f"{_fmt(self.metric, self.control_value)} (always-valid CI of the difference "
+                f"{self.interval[0]:+.4f} to {self.interval[1]:+.4f}) over {window}, "
                 f"sample {self.sample} / control {self.control_sample}"
             )
         op = ">" if self.metric.direction == "lower" else "<"
@@ -81,6 +83,28 @@ def _worse(metric: Metric, value: float, threshold: float) -> bool:
     return value > threshold if metric.direction == "lower" else value < threshold
 
 
+def _difference_ci(new: MetricValue, control: MetricValue) -> Interval | None:
+    """The always-valid CI of new - control (experiments.stats.sequential: a confidence
+    sequence, so a gate may look after every event and still fire falsely at most 5 % of the
+    time). Proportion metrics only: their value x n is the number of successes."""
+    assert new.value is not None and control.value is not None
+    comparison = sequential(
+        Moments.proportion(round(control.value * control.n), control.n),
+        Moments.proportion(round(new.value * new.n), new.n),
+        proportion=True,
+        bayesian=False,
+    )
+    return comparison.abs_ci
+
+
+def _regression(interval: Interval | None, *, lower_is_better: bool) -> bool:
+    """The interval lies entirely on the worse side of zero."""
+    if interval is None:
+        return False
+    lo, hi = interval
+    return lo > 0 if lower_is_better else hi < 0
+
+
 def gate_evaluate(plan: RolloutPlan, gate: Gate, *, now: datetime) -> GateResult:
     metric = CATALOGUE[gate.metric]
     since = now - timedelta(seconds=gate.window_seconds)
@@ -102,13 +126,8 @@ def gate_evaluate(plan: RolloutPlan, gate: Gate, *, now: datetime) -> GateResult
     if new.n >= gate.min_sample and new.value is not None:
         if gate.compare_with_control:
             if control.n >= gate.min_sample and control.value is not None:
-                interval = proportion_difference_cs(
-                    treatment_successes=new.value * new.n,
-                    treatment_n=new.n,
-                    control_successes=control.value * control.n,
-                    control_n=control.n,
-                )
-                breached = regression(interval, lower_is_better=metric.direction == "lower")
+                interval = _difference_ci(new, control)
+                breached = _regression(interval, lower_is_better=metric.direction == "lower")
         else:
             breached = _worse(metric, new.value, gate.threshold)
     return GateResult(

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from alerts.models import Alert
 from flags.models import AuditEvent, FlagConfig
 from flagsite import clock
 from releases.checks import plan_check, rollouts_check
@@ -56,6 +57,10 @@ def test_a_breached_gate_rolls_back_and_says_why(prod: Any, actor: Any, frozen: 
         "control_value": 0.0,
         "compare_with_control": False,
     }
+    alert = Alert.objects.get(source="rollout")
+    assert alert.severity == "critical" and alert.environment == prod
+    assert alert.title == "llm-model rolled back in prod: error_rate"
+    assert "sample 60" in alert.body and alert.details["gates"][0]["window_seconds"] == 300
 
 
 def test_one_error_in_two_calls_does_not_roll_back(prod: Any, actor: Any, frozen: Any) -> None:
@@ -150,6 +155,7 @@ def test_checking_twice_rolls_back_once(prod: Any, actor: Any, frozen: Any) -> N
     assert plan_check(plan_id=plan.pk) == "rolled_back"
     assert plan_check(plan_id=plan.pk) == "rolled_back"  # the status, nothing done
     assert AuditEvent.objects.filter(action="flag.rollout_rolled_back").count() == 1
+    assert Alert.objects.filter(source="rollout").count() == 1
 
 
 def test_a_control_comparison_gate_fires_on_a_clear_regression(

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from alerts.models import Alert
 from flags.models import AuditEvent
 from flagsite import clock
 from releases.checks import rollouts_check
@@ -60,6 +61,7 @@ def test_two_checkers_roll_back_once(prod: Any, actor: Any) -> None:
             _race()
     assert AuditEvent.objects.filter(action="flag.rollout_rolled_back").count() == 1
     assert PlanEvent.objects.filter(plan=plan, kind="rolled_back").count() == 1
+    assert Alert.objects.filter(source="rollout").count() == 1
 
 
 def test_two_checkers_advance_once_per_phase(prod: Any, actor: Any) -> None:
