@@ -32,7 +32,7 @@ from urllib.parse import urlparse, urlunparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._server import (  # noqa: E402
+from bench._server import (
     PYTHON,
     ROOT,
     Server,

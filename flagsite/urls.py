@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("flags.urls")),
     path("", include("feedback.urls")),
     path("", include("experiments.urls")),
+    path("", include("releases.urls")),
     path("", include("alerts.urls")),
 ]
 

@@ -45,15 +45,15 @@ class GateResult:
         window = _duration(g.window_seconds)
         if g.compare_with_control and self.interval is not None:
             return (
-                f"{g.metric}: {_fmt(self.metric, self.value)} vs control "
-                f"{_fmt(self.metric, self.control_value)} (always-valid CI of the difference "
+                f"{g.metric}: {fmt(self.metric, self.value)} vs control "
+                f"{fmt(self.metric, self.control_value)} (always-valid CI of the difference "
                 f"{self.interval[0]:+.4f} to {self.interval[1]:+.4f}) over {window}, "
                 f"sample {self.sample} / control {self.control_sample}"
             )
         op = ">" if self.metric.direction == "lower" else "<"
         return (
-            f"{g.metric} {_fmt(self.metric, self.value)} {op} threshold "
-            f"{_fmt(self.metric, g.threshold)} over {window}, sample {self.sample}"
+            f"{g.metric} {fmt(self.metric, self.value)} {op} threshold "
+            f"{fmt(self.metric, g.threshold)} over {window}, sample {self.sample}"
         )
 
     @property
@@ -69,7 +69,7 @@ def _duration(seconds: int) -> str:
     return f"{seconds} s"
 
 
-def _fmt(metric: Metric, value: float | None) -> str:
+def fmt(metric: Metric, value: float | None) -> str:
     if value is None:
         return "n/a"
     if metric.format == "percent":

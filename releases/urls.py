@@ -1,0 +1,21 @@
+from django.urls import path
+
+from . import api, views
+
+urlpatterns = [
+    path(
+        "api/v1/flags/<str:key>/environments/<str:env>/rollouts",
+        api.PlanListView.as_view(),
+        name="api-rollouts",
+    ),
+    path("api/v1/rollouts/<int:pk>", api.PlanDetailView.as_view(), name="api-rollout"),
+    path(
+        "api/v1/rollouts/<int:pk>/<str:action>",
+        api.PlanActionView.as_view(),
+        name="api-rollout-action",
+    ),
+    path("flags/<key:key>/rollouts/", views.flag_rollouts, name="flag_rollouts"),
+    path("flags/<key:key>/rollouts/new/", views.rollout_new, name="rollout_new"),
+    path("rollouts/<int:pk>/<str:action>/", views.rollout_action, name="rollout_action"),
+    path("rollouts/", views.rollouts_dashboard, name="rollouts_dashboard"),
+]
