@@ -1,5 +1,7 @@
 from django.urls import path
 
+import flags.api_urls  # noqa: F401  (registers the <sint:…> converter)
+
 from . import api, views
 
 urlpatterns = [
@@ -8,9 +10,9 @@ urlpatterns = [
         api.PlanListView.as_view(),
         name="api-rollouts",
     ),
-    path("api/v1/rollouts/<int:pk>", api.PlanDetailView.as_view(), name="api-rollout"),
+    path("api/v1/rollouts/<sint:pk>", api.PlanDetailView.as_view(), name="api-rollout"),
     path(
-        "api/v1/rollouts/<int:pk>/<str:action>",
+        "api/v1/rollouts/<sint:pk>/<str:action>",
         api.PlanActionView.as_view(),
         name="api-rollout-action",
     ),

@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from alerts.models import Alert
 from experiments.metrics import CATALOGUE
 from flags import policy
 from flags.models import Environment
@@ -98,6 +99,9 @@ def plan_context(plan: RolloutPlan, user: Any) -> dict[str, Any]:
         "events": list(plan.events.order_by("-at", "-id")[:20]),
         "can_act": policy.access_for(user).can_change(plan.environment),
         "needs_comment": plan.environment.is_production,
+        "alerts": list(
+            Alert.objects.filter(source="rollout", dedupe_key__startswith=f"rollout:{plan.pk}:")
+        ),
     }
 
 

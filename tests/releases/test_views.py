@@ -58,3 +58,15 @@ def test_the_dashboard_lists_running_rollouts(admin_user: Any, actor: Any) -> No
     started_plan(model_flag(environment=prod), prod, actor)
     page = client_for(admin_user).get("/rollouts/").content.decode()
     assert "llm-model" in page and "1/5" in page and "healthy" in page
+
+
+def test_a_rolled_back_plan_stays_on_the_page_with_its_alert(admin_user: Any, actor: Any) -> None:
+    prod = environments()[1]
+    flag = model_flag(environment=prod)
+    plan = started_plan(flag, prod, actor)
+    calls(prod, variant="new", n=60, errors=60)
+    plan_check(plan_id=plan.pk)
+    page = client_for(admin_user).get(f"/flags/{flag.key}/rollouts/").content.decode()
+    assert 'data-status="rolled_back"' in page
+    assert "llm-model rolled back in prod: error_rate" in page
+    assert "gate-breached" in page and "Roll back now" not in page
