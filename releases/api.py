@@ -24,7 +24,8 @@ from flags.api.schema_docs import SESSION_ERRORS
 
 from . import plans
 from . import serializers as s
-from .models import RolloutPlan
+from .models import RolloutPlan, ScheduledChange
+from .scheduled import scheduled_change_cancel, scheduled_change_create
 from .templates_builtin import GateSpec, PhaseSpec
 
 TAGS = ["management: rollouts"]
@@ -125,3 +126,61 @@ class PlanActionView(ManagementView):
             except plans.PlanConflict as exc:
                 raise exceptions.ValidationError({"status": [str(exc)]}) from None
         return Response(_plan_data(plan))
+
+
+class ScheduledListView(ManagementView):
+    @extend_schema(
+        operation_id="scheduled_changes_list",
+        tags=TAGS,
+        responses={200: s.ScheduledChangeSerializer(many=True), **SESSION_ERRORS},
+    )
+    def get(self, request: Request, key: str, env: str) -> Response:
+        rows = ScheduledChange.objects.filter(
+            flag=flag_get(key), environment=environment_get(env)
+        ).select_related("flag", "environment")
+        return Response(s.ScheduledChangeSerializer(rows, many=True).data)
+
+    @extend_schema(
+        operation_id="scheduled_changes_create",
+        tags=TAGS,
+        request=s.ScheduledChangeSerializer,
+        responses={201: s.ScheduledChangeSerializer, **SESSION_ERRORS},
+    )
+    def post(self, request: Request, key: str, env: str) -> Response:
+        """Schedule a configuration change (`changes`: any of enabled, off_variant, rules,
+        default, prerequisites) for `run_at`; the rollout job applies it when due."""
+        flag, environment = flag_get(key), environment_get(env)
+        policy.require_environment(request.user, environment)
+        data = parsed(s.ScheduledChangeSerializer, request)
+        if not isinstance(data["changes"], dict):
+            raise exceptions.ValidationError({"changes": ["An object of configuration fields."]})
+        with config_errors_as_400():
+            change = scheduled_change_create(
+                flag=flag,
+                environment=environment,
+                changes=data["changes"],
+                run_at=data["run_at"],
+                comment=data.get("comment", ""),
+                actor=actor_for(request),
+            )
+        return Response(s.ScheduledChangeSerializer(change).data, status=status.HTTP_201_CREATED)
+
+
+class ScheduledCancelView(ManagementView):
+    @extend_schema(
+        operation_id="scheduled_changes_cancel",
+        tags=TAGS,
+        request=s.PlanActionSerializer,
+        responses={200: s.ScheduledChangeSerializer, **SESSION_ERRORS},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        change = get_object_or_404(
+            ScheduledChange.objects.select_related("flag", "environment"), pk=pk
+        )
+        policy.require_environment(request.user, change.environment)
+        data = parsed(s.PlanActionSerializer, request)
+        with config_errors_as_400():
+            change = scheduled_change_cancel(
+                change=change, actor=actor_for(request), comment=data["comment"]
+            )
+        return Response(s.ScheduledChangeSerializer(change).data)

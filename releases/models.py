@@ -160,3 +160,37 @@ class GateReading(models.Model):
 
     def __str__(self) -> str:
         return f"{self.gate.metric}={self.value} (n={self.sample})"
+
+
+class ScheduledStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPLIED = "applied", "Applied"
+    CANCELLED = "cancelled", "Cancelled"
+    FAILED = "failed", "Failed"
+
+
+class ScheduledChange(models.Model):
+    """A configuration change (any of flags.changes.CONFIG_FIELDS) applied at `run_at` by the
+    job, through flags.changes, as the person who scheduled it would have applied it."""
+
+    flag = models.ForeignKey(Flag, on_delete=models.CASCADE, related_name="scheduled_changes")
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+")
+    changes = models.JSONField()
+    run_at = models.DateTimeField()
+    comment = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=16, choices=ScheduledStatus.choices, default=ScheduledStatus.PENDING
+    )
+    result = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run_at", "id"]
+        indexes = [models.Index(fields=["status", "run_at"], name="scheduled_due")]
+
+    def __str__(self) -> str:
+        return f"{self.flag.key}@{self.environment.key} at {self.run_at:%Y-%m-%d %H:%M}"

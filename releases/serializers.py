@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from .models import Gate, Phase, PlanEvent, RolloutPlan
+from .models import Gate, Phase, PlanEvent, RolloutPlan, ScheduledChange
 from .templates_builtin import TEMPLATES
 
 
@@ -75,3 +75,24 @@ class PlanCreateSerializer(serializers.Serializer[Any]):
 
 class PlanActionSerializer(serializers.Serializer[Any]):
     comment = serializers.CharField(required=False, default="", allow_blank=True)
+
+
+class ScheduledChangeSerializer(serializers.ModelSerializer[ScheduledChange]):
+    flag = serializers.CharField(source="flag.key", read_only=True)
+    environment = serializers.CharField(source="environment.key", read_only=True)
+
+    class Meta:
+        model = ScheduledChange
+        fields = [
+            "id",
+            "flag",
+            "environment",
+            "changes",
+            "run_at",
+            "comment",
+            "status",
+            "result",
+            "created_at",
+            "done_at",
+        ]
+        read_only_fields = ["id", "status", "result", "created_at", "done_at"]

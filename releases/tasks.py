@@ -6,11 +6,13 @@ from __future__ import annotations
 from celery import shared_task
 
 from .checks import rollouts_check
+from .scheduled import scheduled_changes_apply
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
-def rollouts_check_all() -> dict[int, str]:
-    return rollouts_check()
+def rollouts_check_all() -> dict[str, dict[int, str]]:
+    """Beat, every minute: due scheduled changes, then every active plan."""
+    return {"scheduled": scheduled_changes_apply(), "plans": rollouts_check()}
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

@@ -16,6 +16,17 @@ urlpatterns = [
         api.PlanActionView.as_view(),
         name="api-rollout-action",
     ),
+    path(
+        "api/v1/flags/<str:key>/environments/<str:env>/scheduled-changes",
+        api.ScheduledListView.as_view(),
+        name="api-scheduled-changes",
+    ),
+    path(
+        "api/v1/scheduled-changes/<sint:pk>/cancel",
+        api.ScheduledCancelView.as_view(),
+        name="api-scheduled-change-cancel",
+    ),
+    path("scheduled-changes/<int:pk>/cancel/", views.scheduled_cancel, name="scheduled_cancel"),
     path("flags/<key:key>/rollouts/", views.flag_rollouts, name="flag_rollouts"),
     path("flags/<key:key>/rollouts/new/", views.rollout_new, name="rollout_new"),
     path("rollouts/<int:pk>/<str:action>/", views.rollout_action, name="rollout_action"),

@@ -24,7 +24,8 @@ from flagsite import clock
 
 from . import plans
 from .gates import fmt
-from .models import ACTIVE_STATUSES, Gate, GateReading, RolloutPlan
+from .models import ACTIVE_STATUSES, Gate, GateReading, RolloutPlan, ScheduledChange
+from .scheduled import scheduled_change_cancel
 from .templates_builtin import TEMPLATES
 
 TREND_POINTS = 30
@@ -123,6 +124,11 @@ def flag_rollouts(request: HttpRequest, key: str) -> HttpResponse:
         "past": past,
         "latest_ended": plan_context(past[0], request.user) if past else None,
         "templates": TEMPLATES,
+        "scheduled": list(
+            ScheduledChange.objects.filter(flag=flag)
+            .select_related("environment", "created_by")
+            .order_by("-run_at")[:20]
+        ),
     }
     return page(request, "releases/flag_rollouts.html", context)
 
@@ -208,3 +214,16 @@ def rollouts_dashboard(request: HttpRequest) -> HttpResponse:
         "releases/dashboard.html",
         {"rows": rows, "ready": list(ready), "section": "rollouts"},
     )
+
+
+@login_required
+@require_POST
+def scheduled_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    change = get_object_or_404(ScheduledChange.objects.select_related("flag", "environment"), pk=pk)
+    policy.require_environment(request.user, change.environment)
+    try:
+        scheduled_change_cancel(change=change, actor=actor(request), comment=comment_from(request))
+    except ValidationError as exc:
+        for path, message in change_errors(exc):
+            messages.error(request, f"{path}: {message}" if path else message)
+    return _back(change.flag.key)
