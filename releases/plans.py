@@ -254,6 +254,10 @@ def _complete(
     """The new variant becomes the configuration's default and the plan's rules go; with a
     "complete" step the flag is also tagged ready to remove from code."""
     note = comment or f"rollout #{plan.pk} complete: {plan.variant} is the default"
+    if plan.template == "blue_green":  # the switch already made it the default
+        _claim(plan, status=PlanStatus.COMPLETED, ended_at=clock.now(), end_reason=note)
+        _event(plan, "completed", actor, comment)
+        return plan
     flag_config_update(
         flag=plan.flag,
         environment=plan.environment,
@@ -289,13 +293,27 @@ def plan_rollback(
     if plan.revision != locked.revision:
         raise PlanConflict(f"rollout #{plan.pk} changed meanwhile")
     note = comment or f"rollout #{locked.pk} rolled back"
-    _config_set_rules(
-        locked,
-        without_owned(_current_rules(locked), locked.rule_prefix),
-        actor=actor,
-        comment=note,
-        action="flag.rollout_rolled_back",
-    )
+    if locked.template == "blue_green":
+        from .bluegreen import switch_back_changes
+
+        back = switch_back_changes(locked)
+        if back is not None:
+            flag_config_update(
+                flag=locked.flag,
+                environment=locked.environment,
+                actor=actor,
+                comment=note,
+                action="flag.rollout_rolled_back_bluegreen",
+                **back,
+            )
+    else:
+        _config_set_rules(
+            locked,
+            without_owned(_current_rules(locked), locked.rule_prefix),
+            actor=actor,
+            comment=note,
+            action="flag.rollout_rolled_back",
+        )
     _claim(locked, status=PlanStatus.ROLLED_BACK, ended_at=clock.now(), end_reason=note)
     _event(locked, "rolled_back", actor, comment, **(details or {}))
     return locked

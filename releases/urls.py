@@ -27,6 +27,11 @@ urlpatterns = [
         name="api-scheduled-change-cancel",
     ),
     path("scheduled-changes/<int:pk>/cancel/", views.scheduled_cancel, name="scheduled_cancel"),
+    path(
+        "flags/<key:key>/bluegreen/<key:env>/",
+        views.bluegreen_switch_view,
+        name="bluegreen_switch",
+    ),
     path("flags/<key:key>/rollouts/", views.flag_rollouts, name="flag_rollouts"),
     path("flags/<key:key>/rollouts/new/", views.rollout_new, name="rollout_new"),
     path("rollouts/<int:pk>/<str:action>/", views.rollout_action, name="rollout_action"),

@@ -23,6 +23,7 @@ from flags.views.dashboard import flag_row
 from flagsite import clock
 
 from . import plans
+from .bluegreen import bluegreen_state, bluegreen_switch
 from .gates import fmt
 from .models import ACTIVE_STATUSES, Gate, GateReading, RolloutPlan, ScheduledChange
 from .scheduled import scheduled_change_cancel
@@ -124,6 +125,11 @@ def flag_rollouts(request: HttpRequest, key: str) -> HttpResponse:
         "past": past,
         "latest_ended": plan_context(past[0], request.user) if past else None,
         "templates": TEMPLATES,
+        "bluegreen": [
+            {"env": env, "state": bluegreen_state(flag, env)}
+            for env in environments
+            if len(flag.variants) == 2
+        ],
         "scheduled": list(
             ScheduledChange.objects.filter(flag=flag)
             .select_related("environment", "created_by")
@@ -227,3 +233,25 @@ def scheduled_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         for path, message in change_errors(exc):
             messages.error(request, f"{path}: {message}" if path else message)
     return _back(change.flag.key)
+
+
+@login_required
+@require_POST
+def bluegreen_switch_view(request: HttpRequest, key: str, env: str) -> HttpResponse:
+    flag = get_flag(key)
+    environment = get_object_or_404(Environment, key=env)
+    policy.require_environment(request.user, environment)
+    guard = request.POST.get("guard_minutes", "").strip()
+    try:
+        bluegreen_switch(
+            flag=flag,
+            environment=environment,
+            to=request.POST.get("to", ""),
+            actor=actor(request),
+            comment=comment_from(request),
+            guard_seconds=int(guard) * 60 if guard.isdigit() and int(guard) > 0 else None,
+        )
+    except ValidationError as exc:
+        for path, message in change_errors(exc):
+            messages.error(request, f"{path}: {message}" if path else message)
+    return _back(key)
