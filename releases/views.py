@@ -125,6 +125,7 @@ def flag_rollouts(request: HttpRequest, key: str) -> HttpResponse:
         "past": past,
         "latest_ended": plan_context(past[0], request.user) if past else None,
         "templates": TEMPLATES,
+        "upcoming": _upcoming_phases(all_plans),
         "bluegreen": [
             {"env": env, "state": bluegreen_state(flag, env)}
             for env in environments
@@ -137,6 +138,28 @@ def flag_rollouts(request: HttpRequest, key: str) -> HttpResponse:
         ),
     }
     return page(request, "releases/flag_rollouts.html", context)
+
+
+def _upcoming_phases(all_plans: list[RolloutPlan]) -> list[dict[str, Any]]:
+    """The next phase change of each running plan, listed with the scheduled changes (it is
+    applied by the same job and clock, on condition that the gates are healthy)."""
+    rows = []
+    for plan in all_plans:
+        if plan.status != "running":
+            continue
+        phases = plan.phase_list()
+        if not 0 <= plan.current_phase < len(phases):
+            continue
+        nxt = phases[plan.current_phase + 1] if plan.current_phase + 1 < len(phases) else None
+        rows.append(
+            {
+                "at": plan.phase_ends_at(phases[plan.current_phase]),
+                "plan": plan,
+                "what": f"rollout #{plan.pk}: "
+                + (f"{nxt} ({nxt.audience})" if nxt else f"complete: {plan.variant} default"),
+            }
+        )
+    return rows
 
 
 def _back(plan_or_key: RolloutPlan | str) -> HttpResponseRedirect:

@@ -23,6 +23,7 @@ def test_the_flag_page_shows_the_plan_with_gates_and_buttons(admin_user: Any, ac
     assert "Error rate" in page and "(min 50)" in page
     assert "Roll back now" in page and "Advance now" in page
     assert "style=" not in page and "<script>" not in page
+    assert "scheduled-phase" in page and "5 % (5 % of units)" in page
 
 
 def test_buttons_act_with_a_comment(admin_user: Any, actor: Any) -> None:
