@@ -8,6 +8,7 @@ refreshed every second), else one cache `add` per batch.
 
 from __future__ import annotations
 
+import logging
 import time
 
 from django.conf import settings
@@ -16,6 +17,7 @@ from django.db import transaction
 
 from .models import ACTIVE_STATUSES, RolloutPlan
 
+log = logging.getLogger("releases")
 _active: dict[int, tuple[float, bool]] = {}
 ACTIVE_TTL_SECONDS = 1.0
 
@@ -35,10 +37,14 @@ def environment_has_active_plan(environment_id: int) -> bool:
 def rollout_check_soon(environment_id: int) -> bool:
     """Queue a check of the environment's plans at the end of the debounce interval (unless one
     is queued already). Returns True when it queued one."""
-    if not environment_has_active_plan(environment_id):
-        return False
-    debounce = max(1, int(settings.FLAGSITE_ROLLOUT_CHECK_DEBOUNCE_SECONDS))
-    if not cache.add(f"releases:check-soon:{environment_id}", 1, timeout=debounce):
+    try:
+        if not environment_has_active_plan(environment_id):
+            return False
+        debounce = max(1, int(settings.FLAGSITE_ROLLOUT_CHECK_DEBOUNCE_SECONDS))
+        if not cache.add(f"releases:check-soon:{environment_id}", 1, timeout=debounce):
+            return False
+    except Exception:
+        log.exception("rollout check after ingestion not queued")
         return False
     from .tasks import rollouts_check_environment
 

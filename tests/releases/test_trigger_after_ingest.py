@@ -65,3 +65,17 @@ def test_the_tasks_run_on_their_own_queue_and_ack_late(settings: Any) -> None:
     assert route["queue"].name == "rollouts"
     assert tasks.rollouts_check_all.acks_late and tasks.rollouts_check_all.reject_on_worker_lost
     assert settings.CELERY_BEAT_SCHEDULE["rollouts-check"]["schedule"] == 60.0
+
+
+def test_a_dead_cache_never_fails_ingestion(
+    db: Any, actor: Any, queued: Any, monkeypatch: Any
+) -> None:
+    prod = environments()[1]
+    started_plan(model_flag(environment=prod), prod, actor)
+
+    def down(*args: Any, **kwargs: Any) -> bool:
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(cache, "add", down)
+    assert events_ingest(environment_id=prod.id, events=[_call("a")]).accepted == 1
+    assert queued == []
