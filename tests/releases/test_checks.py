@@ -171,3 +171,29 @@ def test_a_control_comparison_gate_fires_on_a_clear_regression(
     assert plan_check(plan_id=plan.pk) == "rolled_back"
     event = PlanEvent.objects.get(plan=plan, kind="rolled_back")
     assert event.details["gates"][0]["compare_with_control"] is True
+
+
+def test_a_check_that_dies_midway_leaves_nothing_half_done(
+    prod: Any, actor: Any, frozen: Any, monkeypatch: Any
+) -> None:
+    # A worker killed after the rollback was written but before the commit (simulated by a
+    # crash in the alert step): the transaction is gone, the plan still runs; the message is
+    # redelivered (acks late) and the next check finishes the work.
+    from releases import checks
+
+    flag = model_flag(environment=prod)
+    plan = started_plan(flag, prod, actor)
+    calls(prod, variant="new", n=60, errors=60)
+
+    def crash(**kwargs: Any) -> None:
+        raise SystemExit("worker killed")
+
+    monkeypatch.setattr(checks, "rollout_alert", crash)
+    with pytest.raises(SystemExit):
+        plan_check(plan_id=plan.pk)
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.RUNNING
+    assert len(FlagConfig.objects.get(flag=flag, environment=prod).rules) == 1
+    monkeypatch.undo()
+    assert plan_check(plan_id=plan.pk) == "rolled_back"
+    assert Alert.objects.filter(source="rollout").count() == 1
