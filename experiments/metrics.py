@@ -129,10 +129,45 @@ TOKENS_PER_CALL = Metric(
     reads=("llm_call.prompt_tokens", "llm_call.completion_tokens"),
     description="Prompt + completion tokens / LLM calls (cached prompt tokens included).",
 )
+HALLUCINATION_RATE = Metric(
+    key="hallucination_rate",
+    name="Hallucination rate",
+    kind="proportion",
+    unit="request",
+    direction="lower",
+    source="llm_call",
+    value=_flag(Q(hallucination=True)),
+    where=Q(hallucination__isnull=False),
+    format="percent",
+    reads=("llm_call.hallucination",),
+    description="LLM calls judged hallucinated / calls that carry a hallucination verdict.",
+)
+SAFETY_VIOLATION_RATE = Metric(
+    key="safety_violation_rate",
+    name="Safety-violation rate",
+    kind="proportion",
+    unit="request",
+    direction="lower",
+    source="llm_call",
+    value=_flag(Q(safety_violation=True)),
+    where=Q(safety_violation__isnull=False),
+    format="percent",
+    reads=("llm_call.safety_violation",),
+    description="LLM calls flagged as safety violations / calls that carry a safety verdict.",
+)
 
 CATALOGUE: dict[str, Metric] = {
     m.key: m
-    for m in (THUMBS_UP_RATE, MEAN_RATING, ERROR_RATE, P95_LATENCY, COST_PER_CALL, TOKENS_PER_CALL)
+    for m in (
+        THUMBS_UP_RATE,
+        MEAN_RATING,
+        ERROR_RATE,
+        P95_LATENCY,
+        COST_PER_CALL,
+        HALLUCINATION_RATE,
+        SAFETY_VIOLATION_RATE,
+        TOKENS_PER_CALL,
+    )
 }
 # The flag page's outcomes table, in this order.
 OUTCOME_METRICS: tuple[str, ...] = (

@@ -17,6 +17,7 @@ from django.db import OperationalError, connections, models, transaction
 from django.utils import timezone
 
 from flagsite.storable import text_unstorable
+from releases.triggers import rollout_check_soon
 
 from .models import Feedback, LlmCall
 from .prices import price_book_load
@@ -125,6 +126,9 @@ def events_ingest(
     for _, rows in batches:
         rows.sort(key=lambda row: row.event_id)
     new_total = _insert_all(batches)
+    if new_total:
+        # A flag under rollout is checked right after its telemetry arrives (debounced).
+        rollout_check_soon(environment_id)
     stored = sum(len(rows) for _, rows in batches)
     result.accepted += new_total
     result.duplicates += stored - new_total
@@ -154,4 +158,6 @@ def feedback_ingest(
     row = Feedback(environment_id=environment_id, received_at=now, **fields)
     with transaction.atomic():
         new = rows_insert(Feedback, [row])
+    if new:
+        rollout_check_soon(environment_id)
     return row.event_id, bool(new)

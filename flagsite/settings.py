@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "experiments",
     "feedback",
     "imports",
+    "releases",
     "alerts",
     "costs",
 ]
@@ -152,6 +153,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "costs.tasks.anomalies_check_run",
         "schedule": float(env_int("FLAGSITE_BUDGET_CHECK_SECONDS", 300)),
     },
+    # Rollout plans: health gates, automatic rollback, phase advances (docs/rollouts.md).
+    "rollouts-check": {"task": "releases.tasks.rollouts_check_all", "schedule": 60.0},
     # Alert deliveries the broker refused, or whose worker died, or whose retry is due
     # (docs/alerts.md, "Guarantees").
     "alerts-outbox": {"task": "alerts.tasks.outbox_dispatch", "schedule": 60.0},
@@ -164,6 +167,12 @@ except (ValueError, ZoneInfoNotFoundError) as exc:
     raise ImproperlyConfigured(
         f"FLAGSITE_COSTS_TIME_ZONE={FLAGSITE_COSTS_TIME_ZONE!r} is not an IANA time zone"
     ) from exc
+# The rollout checks have a queue of their own, so long statistics or cost jobs never delay a
+# rollback (`make run` starts a worker for it; production runs one too: docs/operations.md).
+CELERY_TASK_ROUTES = {"releases.tasks.*": {"queue": "rollouts"}}
+# After events for an environment with an active rollout are ingested, its plans are checked at
+# most once per this many seconds (whole seconds, at least 1; docs/rollouts.md).
+FLAGSITE_ROLLOUT_CHECK_DEBOUNCE_SECONDS = env_int("FLAGSITE_ROLLOUT_CHECK_DEBOUNCE_SECONDS", 1)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -209,6 +218,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+# The one clock (flagsite/clock.py): seconds added to the wall clock, for tests and demos that
+# move a worker or a second web process forward in time (0 in production).
+FLAGSITE_CLOCK_OFFSET_SECONDS = float(env_str("FLAGSITE_CLOCK_OFFSET_SECONDS", "0") or 0)
 
 # What a 503 (database or key store unreachable) tells clients to wait, in seconds (Retry-After).
 FLAGSITE_OUTAGE_RETRY_AFTER = env_int("FLAGSITE_OUTAGE_RETRY_AFTER", 5)

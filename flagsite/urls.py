@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("experiments.urls")),
     path("", include("imports.urls")),
     path("", include("costs.urls")),
+    path("", include("releases.urls")),
     path("", include("alerts.urls")),
 ]
 

@@ -25,7 +25,10 @@ trap cleanup EXIT INT TERM
 
 echo "==> starting the Celery worker with beat"
 # Runtime files (beat's schedule, the filesystem broker) go under FLAGSITE_VAR_DIR (settings).
-$BIN/celery -A flagsite worker --beat --loglevel=warning --concurrency=1 &
+$BIN/celery -A flagsite worker --beat --loglevel=warning --concurrency=1 -n default@%h &
+pids+=($!)
+echo "==> starting the Celery worker for rollout checks (queue: rollouts)"
+$BIN/celery -A flagsite worker -Q rollouts --loglevel=warning --concurrency=1 -n rollouts@%h &
 pids+=($!)
 echo "==> starting the web server"
 $BIN/python manage.py runserver "$HOST:$PORT" --noreload &

@@ -1,0 +1,1 @@
+"""Progressive rollouts: plans, phases, health gates, automatic rollback (docs/rollouts.md)."""
