@@ -25,7 +25,7 @@ from flags.publish import Published
 from flagsite.jsonbody import BodyTooLarge
 
 from . import schema_docs as docs
-from .auth import ApiKeyAuthentication, IsAnyKey, key_principal
+from .auth import ApiKeyAuthentication, IsAnyKey, KeyPrincipal, key_principal
 from .common import (
     InputError,
     KeyRateThrottle,
@@ -46,7 +46,7 @@ INVALID_CONTEXT = "INVALID_CONTEXT"
 TARGETING_KEY_MISSING = "TARGETING_KEY_MISSING"
 
 
-def _dumps(data: Any) -> bytes:
+def dumps(data: Any) -> bytes:
     return json.dumps(data, separators=(",", ":")).encode()
 
 
@@ -57,7 +57,7 @@ def _failure(key: str | None, code: str, details: str) -> dict[str, Any]:
     return out
 
 
-def _parse(request: Request) -> dict[str, Any]:
+def ofrep_context(request: Any) -> dict[str, Any]:
     """The context, or InputError with the OFREP error code as `field`'s prefix."""
     try:
         data = json_body(request, allow_empty=True)
@@ -97,6 +97,21 @@ def flag_result(
     return 200, item
 
 
+def bulk_body(principal: KeyPrincipal, context: dict[str, Any]) -> bytes:
+    """Every flag of the key's environment for one context, counted as exposures."""
+    published = ruleset_for(principal)
+    with_rules = principal.kind == ApiKey.Kind.SERVER
+    items = [
+        flag_result(published, key, context, with_rules=with_rules)[1] for key in published.compiled
+    ]
+    exposures_record(
+        principal.environment_id,
+        ((i["key"], i.get("variant")) for i in items),
+        context.get("key"),
+    )
+    return dumps({"flags": items})
+
+
 class _OfrepView(APIView):
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [IsAnyKey]
@@ -119,9 +134,9 @@ class OfrepFlagView(_OfrepView):
     def post(self, request: Request, key: str) -> HttpResponse:
         principal = key_principal(request)
         try:
-            context = _parse(request)
+            context = ofrep_context(request)
         except InputError as exc:
-            return json_response(_dumps(_failure(key, exc.field, exc.message)), status=exc.status)
+            return json_response(dumps(_failure(key, exc.field, exc.message)), status=exc.status)
         status, item = flag_result(
             ruleset_for(principal),
             key,
@@ -129,7 +144,7 @@ class OfrepFlagView(_OfrepView):
             with_rules=principal.kind == ApiKey.Kind.SERVER,
         )
         exposure_record(principal.environment_id, key, item.get("variant"), context.get("key"))
-        return json_response(_dumps(item), status=status)
+        return json_response(dumps(item), status=status)
 
 
 class OfrepBulkView(_OfrepView):
@@ -149,21 +164,10 @@ class OfrepBulkView(_OfrepView):
     def post(self, request: Request) -> HttpResponse:
         principal = key_principal(request)
         try:
-            context = _parse(request)
+            context = ofrep_context(request)
         except InputError as exc:
-            return json_response(_dumps(_failure(None, exc.field, exc.message)), status=exc.status)
-        published = ruleset_for(principal)
-        with_rules = principal.kind == ApiKey.Kind.SERVER
-        items = [
-            flag_result(published, key, context, with_rules=with_rules)[1]
-            for key in published.compiled
-        ]
-        exposures_record(
-            principal.environment_id,
-            ((i["key"], i.get("variant")) for i in items),
-            context.get("key"),
-        )
-        body = _dumps({"flags": items})
+            return json_response(dumps(_failure(None, exc.field, exc.message)), status=exc.status)
+        body = bulk_body(principal, context)
         etag = etag_for(body)
         if etag_matches(request, etag):
             return not_modified(etag)
@@ -181,7 +185,7 @@ class OfrepConfigurationView(_OfrepView):
         responses={200: OpenApiResponse(description="Capabilities."), 304: None, **docs.KEY_ERRORS},
     )
     def get(self, request: Request) -> HttpResponse:
-        body = _dumps(
+        body = dumps(
             {
                 "name": "flagsite",
                 "capabilities": {
