@@ -98,15 +98,17 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--sort", default="tottime")
+    parser.add_argument("--limits", choices=["counted", "off"], default="counted")
     args = parser.parse_args()
     if args.scenario == "bare":
         os.environ["DJANGO_SETTINGS_MODULE"] = "bench.bare.settings"
         from bench.bare.wsgi import application as app
     else:
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flagsite.settings")
-        os.environ["FLAGSITE_RATE_LIMIT_PER_MINUTE"] = str(10**9)
-        os.environ["FLAGSITE_RATE_LIMIT_CLIENT_PER_IP"] = str(10**9)
-        os.environ["FLAGSITE_RATE_LIMIT_CLIENT_PER_KEY"] = str(10**9)
+        limit = str(10**9) if args.limits == "counted" else "0"  # as bench/api.py --limits
+        os.environ["FLAGSITE_RATE_LIMIT_PER_MINUTE"] = limit
+        os.environ["FLAGSITE_RATE_LIMIT_CLIENT_PER_IP"] = limit
+        os.environ["FLAGSITE_RATE_LIMIT_CLIENT_PER_KEY"] = limit
         from flagsite.wsgi import application as app
     etag = ""
     if args.scenario == "poll304":

@@ -32,6 +32,7 @@ from .common import (
     context_from,
     etag_for,
     etag_matches,
+    fragment,
     has_targeting_key,
     json_body,
     json_response,
@@ -86,6 +87,10 @@ def flag_result(
     ev: Evaluation = evaluate(published.compiled, key, context)
     if ev.reason == ERROR:
         return 400, _failure(key, ev.error_code or "GENERAL", "The flag could not be evaluated.")
+    return 200, _success(key, ev, with_rules)
+
+
+def _success(key: str, ev: Evaluation, with_rules: bool) -> dict[str, Any]:
     item: dict[str, Any] = {
         "key": key,
         "value": ev.value,
@@ -94,22 +99,34 @@ def flag_result(
     }
     if with_rules and ev.rule_id is not None:
         item["metadata"] = {"ruleId": ev.rule_id}
-    return 200, item
+    return item
+
+
+def _success_json(key: str, ev: Evaluation, with_rules: bool) -> bytes:
+    return dumps(_success(key, ev, with_rules))
 
 
 def bulk_body(principal: KeyPrincipal, context: dict[str, Any]) -> bytes:
-    """Every flag of the key's environment for one context, counted as exposures."""
+    """Every flag of the key's environment for one context, counted as exposures: what
+    `dumps({"flags": [flag_result(...)[1] for each flag]})` gives, put together from each
+    success's JSON built once (delivery.common.fragment)."""
     published = ruleset_for(principal)
     with_rules = principal.kind == ApiKey.Kind.SERVER
-    items = [
-        flag_result(published, key, context, with_rules=with_rules)[1] for key in published.compiled
-    ]
-    exposures_record(
-        principal.environment_id,
-        ((i["key"], i.get("variant")) for i in items),
-        context.get("key"),
-    )
-    return dumps({"flags": items})
+    parts: list[bytes] = []
+    served: list[tuple[str, str | None]] = []
+    keyed = published.keyed_flags
+    compiled = published.compiled
+    targeted = has_targeting_key(context)
+    for key in compiled:
+        if targeted or key not in keyed:
+            ev = evaluate(compiled, key, context)
+            if ev.reason != ERROR:
+                parts.append(fragment(key, ev, with_rules, _success_json))
+                served.append((key, ev.variant))
+                continue
+        parts.append(dumps(flag_result(published, key, context, with_rules=with_rules)[1]))
+    exposures_record(principal.environment_id, served, context.get("key"))
+    return b'{"flags":[' + b",".join(parts) + b"]}"
 
 
 class _OfrepView(APIView):

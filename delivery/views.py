@@ -26,6 +26,7 @@ from .common import (
     context_from,
     etag_for,
     etag_matches,
+    fragment,
     json_body,
     json_response,
     not_modified,
@@ -67,19 +68,23 @@ def served(results: dict[str, Any]) -> Any:
     return ((key, ev.variant) for key, ev in results.items())
 
 
+def _evaluation_item(key: str, ev: Any, with_rules: bool) -> bytes:
+    item = {
+        "value": ev.value,
+        "variant": ev.variant,
+        "reason": ev.reason,
+        "error_code": ev.error_code,
+    }
+    if with_rules:
+        item["rule_id"] = ev.rule_id
+    return (json.dumps(key) + ":" + json.dumps(item, separators=(",", ":"))).encode()
+
+
 def evaluation_body(results: dict[str, Any], *, with_rules: bool) -> bytes:
-    flags: dict[str, dict[str, Any]] = {}
-    for key, ev in results.items():
-        item = {
-            "value": ev.value,
-            "variant": ev.variant,
-            "reason": ev.reason,
-            "error_code": ev.error_code,
-        }
-        if with_rules:
-            item["rule_id"] = ev.rule_id
-        flags[key] = item
-    return json.dumps({"flags": flags}, separators=(",", ":")).encode()
+    """`{"flags": {key: {value, variant, reason, error_code[, rule_id]}}}`, compact: what
+    json.dumps of that dict gives, put together from each result's JSON built once."""
+    items = [fragment(key, ev, with_rules, _evaluation_item) for key, ev in results.items()]
+    return b'{"flags":{' + b",".join(items) + b"}}"
 
 
 def evaluate_request_parse(data: dict[str, Any]) -> tuple[dict[str, Any], list[str] | None]:

@@ -133,3 +133,45 @@ def test_a_request_over_its_limit_is_counted_once_and_refused_by_the_ordinary_pa
         _request(client, "GET", "/api/v1/sdk/ruleset", None, SERVER).status_code for _ in range(5)
     ]
     assert statuses == [200, 200, 200, 429, 429]
+
+
+def _plain_evaluation_body(results: dict[str, Any], *, with_rules: bool) -> bytes:
+    """The body as it was built before the per-result memo: json.dumps of the whole dict."""
+    flags = {}
+    for key, ev in results.items():
+        item = {"value": ev.value, "variant": ev.variant, "reason": ev.reason}
+        item["error_code"] = ev.error_code
+        if with_rules:
+            item["rule_id"] = ev.rule_id
+        flags[key] = item
+    return json.dumps({"flags": flags}, separators=(",", ":")).encode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("with_rules", [True, False])
+def test_bodies_put_together_from_memoised_results_equal_one_json_dumps(
+    demo: Any, with_rules: bool
+) -> None:
+    from flagsite_sdk.engine import evaluate, evaluate_all
+
+    from delivery.auth import KeyPrincipal
+    from delivery.ofrep import bulk_body, dumps, flag_result
+    from delivery.views import evaluation_body
+    from flags.models import Environment
+    from flags.publish import ruleset_current
+
+    published = ruleset_current("development")
+    env_id = Environment.objects.get(key="development").id
+    kind = "server" if with_rules else "client"
+    principal = KeyPrincipal(0, kind, env_id, "development", "x")
+    for context in [{}, {"key": "alice", "email": "alice@flagsite.dev"}, {"key": "ü\u2028"}]:
+        for _ in range(2):  # built, then from the memo
+            results = evaluate_all(published.compiled, context)
+            results["nope"] = evaluate(published.compiled, "nope", context)
+            expected = _plain_evaluation_body(results, with_rules=with_rules)
+            assert evaluation_body(results, with_rules=with_rules) == expected
+            items = [
+                flag_result(published, key, context, with_rules=with_rules)[1]
+                for key in published.compiled
+            ]
+            assert bulk_body(principal, context) == dumps({"flags": items})
