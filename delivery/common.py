@@ -79,16 +79,16 @@ def has_targeting_key(context: dict[str, Any]) -> bool:
 # Serialized results: the engine's results are built once per compiled flag and shared between
 # calls (flagsite_sdk.engine.model.Evaluation), so each one's JSON is built once too. Keyed by the
 # result's identity; the entry holds the result, so its id cannot be reused while it is here.
-_fragments: dict[tuple[str, int, bool], tuple[Any, bytes]] = {}
+_fragments: dict[tuple[Any, str, int, bool], tuple[Any, bytes]] = {}
 MAX_FRAGMENTS = 20_000
 
 
 def fragment(
     key: str, result: Any, with_rules: bool, build: Callable[[str, Any, bool], bytes]
 ) -> bytes:
-    """`build(key, result, with_rules)`: the JSON of one flag's result, made once per (flag,
-    result, with_rules) and then reused."""
-    memo_key = (key, id(result), with_rules)
+    """`build(key, result, with_rules)`: the JSON of one flag's result, made once per (shape,
+    flag, result, with_rules) and then reused."""
+    memo_key = (build, key, id(result), with_rules)  # each endpoint's shape apart
     hit = _fragments.get(memo_key)
     if hit is not None and hit[0] is result:
         return hit[1]
