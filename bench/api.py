@@ -14,6 +14,10 @@ shared machine spreads over all of them); each round's ratio is taken against th
 the same round. Pinning (default on a machine with 2+ cores): servers on the first core, wrk on
 the last; Redis and PostgreSQL are not pinned.
 
+`--server granian` needs granian (`.venv/bin/pip install granian`; not a dependency of the
+project: it lost to gthread, docs/benchmarks.md). Give the benchmark a Redis database of its own:
+it clears the cache and counts ~10^5 requests per key there.
+
 Rate limits: `--limits counted` (default) raises the limits to 10^9 per minute through settings,
 so every request is still counted in Redis (one round trip, as in production) but none is
 refused; `--limits off` sets them to 0 (off), which shows what the count costs.
