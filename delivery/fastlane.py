@@ -30,6 +30,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from flagsite_sdk.engine import evaluate, evaluate_all
 
+from flags.publish import Published
 from flagsite.jsonbody import BodyTooLarge
 
 from .auth import KeyPrincipal, principal_for_key, raw_key_from_headers
@@ -48,6 +49,7 @@ SERVER = "server"
 CLIENT = "client"
 
 Answer = tuple[int, bytes, str | None]  # status, body, ETag
+Handler = Callable[[HttpRequest, KeyPrincipal, Published, Any], Answer]
 
 
 class DeliveryFastLaneMiddleware:
@@ -86,7 +88,7 @@ class DeliveryFastLaneMiddleware:
     def respond(
         self,
         request: HttpRequest,
-        handler: Callable[[HttpRequest, KeyPrincipal, Any], Answer | None],
+        handler: Handler,
         *,
         allow: str,
         kinds: tuple[str, ...] = (SERVER, CLIENT),
@@ -100,6 +102,8 @@ class DeliveryFastLaneMiddleware:
             if principal is None or principal.kind not in kinds:
                 return None
             parsed = _parse(request, handler)
+            # Before counting: a ruleset that cannot be loaded is the ordinary path's 503.
+            published = ruleset_for(principal)
         except Exception:  # let the ordinary path report it (e.g. the key store unreachable)
             return None
         if parsed is _INVALID:
@@ -109,10 +113,7 @@ class DeliveryFastLaneMiddleware:
             # Counted once: delivery.common.KeyRateThrottle reuses this answer for the 429.
             request._flagsite_throttle_wait = wait  # type: ignore[attr-defined]
             return None
-        answer = handler(request, principal, parsed)
-        if answer is None:
-            return None
-        status, body, etag = answer
+        status, body, etag = handler(request, principal, published, parsed)
         if status == 304:  # as delivery.common.not_modified (Django's default Content-Type)
             response = HttpResponse(status=304)
         else:
@@ -150,14 +151,17 @@ def _conditional(request: HttpRequest, body: bytes, etag: str) -> Answer:
     return 200, body, etag
 
 
-def _ruleset(request: HttpRequest, principal: KeyPrincipal, parsed: Any) -> Answer:
-    published = ruleset_for(principal)
+def _ruleset(
+    request: HttpRequest, principal: KeyPrincipal, published: Published, parsed: Any
+) -> Answer:
     return _conditional(request, published.body, published.etag)
 
 
-def _evaluate(request: HttpRequest, principal: KeyPrincipal, parsed: Any) -> Answer:
+def _evaluate(
+    request: HttpRequest, principal: KeyPrincipal, published: Published, parsed: Any
+) -> Answer:
     context, keys = parsed
-    ruleset = ruleset_for(principal).compiled
+    ruleset = published.compiled
     if keys is None:
         results = evaluate_all(ruleset, context)
     else:
@@ -167,16 +171,18 @@ def _evaluate(request: HttpRequest, principal: KeyPrincipal, parsed: Any) -> Ans
     return _conditional(request, body, etag_for(body))
 
 
-def _ofrep_bulk(request: HttpRequest, principal: KeyPrincipal, context: Any) -> Answer:
-    body = bulk_body(principal, context)
+def _ofrep_bulk(
+    request: HttpRequest, principal: KeyPrincipal, published: Published, context: Any
+) -> Answer:
+    body = bulk_body(principal, context, published)
     return _conditional(request, body, etag_for(body))
 
 
-def _ofrep_flag(key: str) -> Callable[[HttpRequest, KeyPrincipal, Any], Answer]:
-    def handler(request: HttpRequest, principal: KeyPrincipal, context: Any) -> Answer:
-        status, item = flag_result(
-            ruleset_for(principal), key, context, with_rules=principal.kind == SERVER
-        )
+def _ofrep_flag(key: str) -> Handler:
+    def handler(
+        request: HttpRequest, principal: KeyPrincipal, published: Published, context: Any
+    ) -> Answer:
+        status, item = flag_result(published, key, context, with_rules=principal.kind == SERVER)
         exposure_record(principal.environment_id, key, item.get("variant"), context.get("key"))
         return status, dumps(item), None
 

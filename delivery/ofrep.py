@@ -106,11 +106,14 @@ def _success_json(key: str, ev: Evaluation, with_rules: bool) -> bytes:
     return dumps(_success(key, ev, with_rules))
 
 
-def bulk_body(principal: KeyPrincipal, context: dict[str, Any]) -> bytes:
+def bulk_body(
+    principal: KeyPrincipal, context: dict[str, Any], published: Published | None = None
+) -> bytes:
     """Every flag of the key's environment for one context, counted as exposures: what
     `dumps({"flags": [flag_result(...)[1] for each flag]})` gives, put together from each
     success's JSON built once (delivery.common.fragment)."""
-    published = ruleset_for(principal)
+    if published is None:
+        published = ruleset_for(principal)
     with_rules = principal.kind == ApiKey.Kind.SERVER
     parts: list[bytes] = []
     served: list[tuple[str, str | None]] = []
