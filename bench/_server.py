@@ -99,6 +99,25 @@ class Server:
         self.stop()
 
 
+def server_command(
+    app: str, port: int, *, server: str, workers: int, threads: int, access_log: bool = False
+) -> list[str]:
+    """The command line of one production server: gunicorn `sync` or `gthread`, or `granian`
+    (WSGI interface, `threads` blocking threads per worker)."""
+    if server == "granian":
+        return [
+            PYTHON, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1",
+            "--port", str(port), "--workers", str(workers), "--blocking-threads", str(threads),
+            "--http", "1", "--no-ws", *(["--access-log"] if access_log else []), app,
+        ]  # fmt: skip
+    return [
+        PYTHON, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}",
+        "--workers", str(workers), "--worker-class", server,
+        *(["--threads", str(threads)] if server == "gthread" else []),
+        "--timeout", "60", "--access-logfile", "-" if access_log else "/dev/null",
+    ]  # fmt: skip
+
+
 def server_start(
     env: dict[str, str],
     *,
@@ -106,30 +125,30 @@ def server_start(
     log_dir: Path | None = None,
     ready_path: str = "/api/docs/",
     timeout: float = 60.0,
+    app: str = "flagsite.wsgi:application",
+    server: str = "sync",
+    threads: int = 1,
+    cpus: str | None = None,
 ) -> Server:
-    """gunicorn with sync workers: one request per worker at a time, no threads, so the numbers
-    measure Django + flagsite rather than a concurrency model; scale with workers (processes)."""
+    """A production server on a free loopback port. By default gunicorn with sync workers: one
+    request per worker at a time, no threads, so the numbers measure Django + flagsite rather
+    than a concurrency model; scale with workers (processes). `cpus`: pin it (taskset -c)."""
     port = free_port()
     log_dir = log_dir or Path(os.environ.get("TMPDIR", "/tmp"))
     log = log_dir / f"flagsite-server-{port}.log"
     handle = log.open("wb")
+    command = server_command(
+        app,
+        port,
+        server=server,
+        workers=workers,
+        threads=threads,
+        access_log=bool(os.environ.get("BENCH_ACCESS_LOG")),
+    )
+    if cpus is not None:
+        command = ["taskset", "-c", cpus, *command]
     process = subprocess.Popen(
-        [
-            PYTHON,
-            "-m",
-            "gunicorn",
-            "flagsite.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--worker-class",
-            "sync",
-            "--timeout",
-            "60",
-            "--access-logfile",
-            "-" if os.environ.get("BENCH_ACCESS_LOG") else "/dev/null",
-        ],
+        command,
         cwd=ROOT,
         env=env,
         stdout=handle,

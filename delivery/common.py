@@ -7,6 +7,7 @@ Everything here runs on the hot path, so it stays small: no serializers, no data
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpResponse
@@ -73,6 +74,29 @@ def context_from(value: Any, *, field: str = "context") -> dict[str, Any]:
 def has_targeting_key(context: dict[str, Any]) -> bool:
     key = context.get("key")
     return key is not None and key != ""
+
+
+# Serialized results: the engine's results are built once per compiled flag and shared between
+# calls (flagsite_sdk.engine.model.Evaluation), so each one's JSON is built once too. Keyed by the
+# result's identity; the entry holds the result, so its id cannot be reused while it is here.
+_fragments: dict[tuple[Any, str, int, bool], tuple[Any, bytes]] = {}
+MAX_FRAGMENTS = 20_000
+
+
+def fragment(
+    key: str, result: Any, with_rules: bool, build: Callable[[str, Any, bool], bytes]
+) -> bytes:
+    """`build(key, result, with_rules)`: the JSON of one flag's result, made once per (shape,
+    flag, result, with_rules) and then reused."""
+    memo_key = (build, key, id(result), with_rules)  # each endpoint's shape apart
+    hit = _fragments.get(memo_key)
+    if hit is not None and hit[0] is result:
+        return hit[1]
+    data = build(key, result, with_rules)
+    if len(_fragments) >= MAX_FRAGMENTS:
+        _fragments.clear()  # a new ruleset's results replace the old ones' over time
+    _fragments[memo_key] = (result, data)
+    return data
 
 
 def etag_for(body: bytes) -> str:

@@ -25,13 +25,14 @@ from flags.publish import Published
 from flagsite.jsonbody import BodyTooLarge
 
 from . import schema_docs as docs
-from .auth import ApiKeyAuthentication, IsAnyKey, key_principal
+from .auth import ApiKeyAuthentication, IsAnyKey, KeyPrincipal, key_principal
 from .common import (
     InputError,
     KeyRateThrottle,
     context_from,
     etag_for,
     etag_matches,
+    fragment,
     has_targeting_key,
     json_body,
     json_response,
@@ -46,7 +47,7 @@ INVALID_CONTEXT = "INVALID_CONTEXT"
 TARGETING_KEY_MISSING = "TARGETING_KEY_MISSING"
 
 
-def _dumps(data: Any) -> bytes:
+def dumps(data: Any) -> bytes:
     return json.dumps(data, separators=(",", ":")).encode()
 
 
@@ -57,7 +58,7 @@ def _failure(key: str | None, code: str, details: str) -> dict[str, Any]:
     return out
 
 
-def _parse(request: Request) -> dict[str, Any]:
+def ofrep_context(request: Any) -> dict[str, Any]:
     """The context, or InputError with the OFREP error code as `field`'s prefix."""
     try:
         data = json_body(request, allow_empty=True)
@@ -86,6 +87,10 @@ def flag_result(
     ev: Evaluation = evaluate(published.compiled, key, context)
     if ev.reason == ERROR:
         return 400, _failure(key, ev.error_code or "GENERAL", "The flag could not be evaluated.")
+    return 200, _success(key, ev, with_rules)
+
+
+def _success(key: str, ev: Evaluation, with_rules: bool) -> dict[str, Any]:
     item: dict[str, Any] = {
         "key": key,
         "value": ev.value,
@@ -94,7 +99,37 @@ def flag_result(
     }
     if with_rules and ev.rule_id is not None:
         item["metadata"] = {"ruleId": ev.rule_id}
-    return 200, item
+    return item
+
+
+def _success_json(key: str, ev: Evaluation, with_rules: bool) -> bytes:
+    return dumps(_success(key, ev, with_rules))
+
+
+def bulk_body(
+    principal: KeyPrincipal, context: dict[str, Any], published: Published | None = None
+) -> bytes:
+    """Every flag of the key's environment for one context, counted as exposures: what
+    `dumps({"flags": [flag_result(...)[1] for each flag]})` gives, put together from each
+    success's JSON built once (delivery.common.fragment)."""
+    if published is None:
+        published = ruleset_for(principal)
+    with_rules = principal.kind == ApiKey.Kind.SERVER
+    parts: list[bytes] = []
+    served: list[tuple[str, str | None]] = []
+    keyed = published.keyed_flags
+    compiled = published.compiled
+    targeted = has_targeting_key(context)
+    for key in compiled:
+        if targeted or key not in keyed:
+            ev = evaluate(compiled, key, context)
+            if ev.reason != ERROR:
+                parts.append(fragment(key, ev, with_rules, _success_json))
+                served.append((key, ev.variant))
+                continue
+        parts.append(dumps(flag_result(published, key, context, with_rules=with_rules)[1]))
+    exposures_record(principal.environment_id, served, context.get("key"))
+    return b'{"flags":[' + b",".join(parts) + b"]}"
 
 
 class _OfrepView(APIView):
@@ -119,9 +154,9 @@ class OfrepFlagView(_OfrepView):
     def post(self, request: Request, key: str) -> HttpResponse:
         principal = key_principal(request)
         try:
-            context = _parse(request)
+            context = ofrep_context(request)
         except InputError as exc:
-            return json_response(_dumps(_failure(key, exc.field, exc.message)), status=exc.status)
+            return json_response(dumps(_failure(key, exc.field, exc.message)), status=exc.status)
         status, item = flag_result(
             ruleset_for(principal),
             key,
@@ -129,7 +164,7 @@ class OfrepFlagView(_OfrepView):
             with_rules=principal.kind == ApiKey.Kind.SERVER,
         )
         exposure_record(principal.environment_id, key, item.get("variant"), context.get("key"))
-        return json_response(_dumps(item), status=status)
+        return json_response(dumps(item), status=status)
 
 
 class OfrepBulkView(_OfrepView):
@@ -149,21 +184,10 @@ class OfrepBulkView(_OfrepView):
     def post(self, request: Request) -> HttpResponse:
         principal = key_principal(request)
         try:
-            context = _parse(request)
+            context = ofrep_context(request)
         except InputError as exc:
-            return json_response(_dumps(_failure(None, exc.field, exc.message)), status=exc.status)
-        published = ruleset_for(principal)
-        with_rules = principal.kind == ApiKey.Kind.SERVER
-        items = [
-            flag_result(published, key, context, with_rules=with_rules)[1]
-            for key in published.compiled
-        ]
-        exposures_record(
-            principal.environment_id,
-            ((i["key"], i.get("variant")) for i in items),
-            context.get("key"),
-        )
-        body = _dumps({"flags": items})
+            return json_response(dumps(_failure(None, exc.field, exc.message)), status=exc.status)
+        body = bulk_body(principal, context)
         etag = etag_for(body)
         if etag_matches(request, etag):
             return not_modified(etag)
@@ -181,7 +205,7 @@ class OfrepConfigurationView(_OfrepView):
         responses={200: OpenApiResponse(description="Capabilities."), 304: None, **docs.KEY_ERRORS},
     )
     def get(self, request: Request) -> HttpResponse:
-        body = _dumps(
+        body = dumps(
             {
                 "name": "flagsite",
                 "capabilities": {

@@ -54,11 +54,23 @@ _local: dict[tuple[str, int], int] = {}  # (bucket, window) -> count, when count
 _script: Any = None
 
 
+def _redis_client(backend: RedisCache) -> Any:
+    """The redis-py client of the backend's write pool, made once per backend (Django's
+    `get_client` builds a new `redis.Redis`, with its ~170 response callbacks, on every call:
+    that was the largest single cost of a delivery request; docs/benchmarks.md, "API")."""
+    cache_client: Any = backend._cache
+    client = getattr(cache_client, "_flagsite_rl_client", None)
+    if client is None:
+        # Django's RedisCache has no scripting API; its client does (one pool per server).
+        client = cache_client.get_client(None, write=True)
+        cache_client._flagsite_rl_client = client
+    return client
+
+
 def _redis_check(backend: RedisCache, buckets: Sequence[tuple[str, int]], window: int) -> bool:
     global _script
     keys = [backend.make_and_validate_key(f"rl:{bucket}:{window}") for bucket, _ in buckets]
-    # Django's RedisCache has no scripting API; its client does (one connection pool per server).
-    client: Any = backend._cache.get_client(keys[0], write=True)
+    client = _redis_client(backend)
     if _script is None:
         _script = client.register_script(_CHECK_AND_COUNT)
     refused = _script(keys=keys, args=[limit for _, limit in buckets] + [KEY_TTL], client=client)

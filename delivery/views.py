@@ -1,6 +1,8 @@
 """The SDK endpoints: the ruleset download (server keys) and server-side evaluation (any key).
 
-Both answer from the in-process ruleset copy (flags.publish): no database in steady state.
+Both answer from the in-process ruleset copy (flags.publish): no database in steady state. Their
+steady state is answered earlier, by delivery.fastlane, with the functions below; these views
+answer the rest (and everything when the fast lane is off).
 Client keys never see rules or segments: evaluate tells them value, variant and reason only;
 server keys also get the matching rule id (they can download the whole ruleset anyway).
 """
@@ -17,27 +19,20 @@ from rest_framework import exceptions
 from rest_framework.views import APIView
 
 from . import schema_docs as docs
-from .auth import (
-    ApiKeyAuthentication,
-    IsAnyKey,
-    IsServerKey,
-    KeyPrincipal,
-    principal_for_key,
-    raw_key_from_headers,
-)
+from .auth import ApiKeyAuthentication, IsAnyKey, IsServerKey, KeyPrincipal
 from .common import (
     InputError,
     KeyRateThrottle,
     context_from,
     etag_for,
     etag_matches,
+    fragment,
     json_body,
     json_response,
     not_modified,
     ruleset_for,
 )
 from .exposures import exposures_record
-from .limits import key_limit_wait
 from .models import ApiKey
 
 MAX_FLAGS_PER_REQUEST = 1000
@@ -48,39 +43,8 @@ class _DeliveryView(APIView):
     throttle_classes = [KeyRateThrottle]
 
 
-def _ruleset_fast(request: Any) -> HttpResponse | None:
-    """The steady state of SDK polling (a known server key under its limit) without DRF's
-    request wrapping, negotiation and permission machinery: what the 304 path spends its time
-    on. Anything else returns None and goes through DRF, so every error answer stays uniform."""
-    raw = raw_key_from_headers(request.META)
-    if raw is None:
-        return None
-    try:
-        # A key this process does not know yet takes the full path (and its per-IP limit).
-        principal = principal_for_key(raw, known_only=True)
-    except Exception:  # let DRF report it (e.g. the key store being unreachable)
-        return None
-    if principal is None or principal.kind != ApiKey.Kind.SERVER:
-        return None
-    wait = key_limit_wait(principal, request)
-    if wait is not None:
-        request._flagsite_throttle_wait = wait  # counted once: KeyRateThrottle reuses it
-        return None
-    published = ruleset_for(principal)
-    if etag_matches(request, published.etag):
-        return not_modified(published.etag)
-    return json_response(published.body, etag=published.etag)
-
-
 class RulesetView(_DeliveryView):
     permission_classes = [IsServerKey]
-
-    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
-        if request.method == "GET":
-            response = _ruleset_fast(request)
-            if response is not None:
-                return response
-        return super().dispatch(request, *args, **kwargs)
 
     @extend_schema(
         operation_id="sdk_ruleset",
@@ -100,23 +64,27 @@ class RulesetView(_DeliveryView):
         return json_response(published.body, etag=published.etag)
 
 
-def _served(results: dict[str, Any]) -> Any:
+def served(results: dict[str, Any]) -> Any:
     return ((key, ev.variant) for key, ev in results.items())
 
 
+def _evaluation_item(key: str, ev: Any, with_rules: bool) -> bytes:
+    item = {
+        "value": ev.value,
+        "variant": ev.variant,
+        "reason": ev.reason,
+        "error_code": ev.error_code,
+    }
+    if with_rules:
+        item["rule_id"] = ev.rule_id
+    return (json.dumps(key) + ":" + json.dumps(item, separators=(",", ":"))).encode()
+
+
 def evaluation_body(results: dict[str, Any], *, with_rules: bool) -> bytes:
-    flags: dict[str, dict[str, Any]] = {}
-    for key, ev in results.items():
-        item = {
-            "value": ev.value,
-            "variant": ev.variant,
-            "reason": ev.reason,
-            "error_code": ev.error_code,
-        }
-        if with_rules:
-            item["rule_id"] = ev.rule_id
-        flags[key] = item
-    return json.dumps({"flags": flags}, separators=(",", ":")).encode()
+    """`{"flags": {key: {value, variant, reason, error_code[, rule_id]}}}`, compact: what
+    json.dumps of that dict gives, put together from each result's JSON built once."""
+    items = [fragment(key, ev, with_rules, _evaluation_item) for key, ev in results.items()]
+    return b'{"flags":{' + b",".join(items) + b"}}"
 
 
 def evaluate_request_parse(data: dict[str, Any]) -> tuple[dict[str, Any], list[str] | None]:
@@ -159,7 +127,7 @@ class EvaluateView(_DeliveryView):
             results = evaluate_all(ruleset, context)
         else:
             results = {key: evaluate(ruleset, key, context) for key in keys}
-        exposures_record(principal.environment_id, _served(results), context.get("key"))
+        exposures_record(principal.environment_id, served(results), context.get("key"))
         body = evaluation_body(results, with_rules=principal.kind == ApiKey.Kind.SERVER)
         etag = etag_for(body)
         if etag_matches(request, etag):

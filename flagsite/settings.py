@@ -57,6 +57,8 @@ MIDDLEWARE = [
     "delivery.cors.DeliveryCorsMiddleware",  # the one CORS policy (delivery endpoints only)
     "django.middleware.security.SecurityMiddleware",
     "flagsite.security.ContentSecurityPolicyMiddleware",
+    # The SDK endpoints' steady state, answered before the UI's middleware (delivery/fastlane.py)
+    "delivery.fastlane.DeliveryFastLaneMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -232,6 +234,9 @@ FLAGSITE_RULESET_CHECK_INTERVAL = float(env_str("FLAGSITE_RULESET_CHECK_INTERVAL
 # Load and compile a new ruleset version in a background thread while requests keep the previous
 # copy (false: on the request that notices it, as before; bench/scale.py compares the two).
 FLAGSITE_RULESET_BACKGROUND_LOAD = env_bool("FLAGSITE_RULESET_BACKGROUND_LOAD", True)
+# The delivery fast lane (delivery/fastlane.py): the SDK endpoints' steady state answered before
+# the UI's middleware. Off: every request takes DRF's path (same answers, slower).
+FLAGSITE_DELIVERY_FAST_LANE = env_bool("FLAGSITE_DELIVERY_FAST_LANE", True)
 # Rate limits, requests per minute (0 disables one); docs/security.md, "Rate limits".
 # Per server key (ruleset, evaluate, OFREP; events in a bucket of their own).
 FLAGSITE_RATE_LIMIT_PER_MINUTE = env_int("FLAGSITE_RATE_LIMIT_PER_MINUTE", 6000)

@@ -6,8 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="${BIN:-.venv/bin}"
 "$BIN/python" manage.py collectstatic --no-input -v 0
+# gthread: keep-alive connections (SDKs and browsers reuse them) served by WEB_THREADS threads
+# per worker; chosen against sync and granian with bench/api.py (docs/benchmarks.md, "API").
 exec "$BIN/gunicorn" flagsite.wsgi \
   --bind "${HOST:-127.0.0.1}:${PORT:-8000}" \
   --workers "${WEB_CONCURRENCY:-2}" \
+  --worker-class gthread \
+  --threads "${WEB_THREADS:-4}" \
   --access-logfile - \
   "$@"

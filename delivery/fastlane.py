@@ -1,0 +1,189 @@
+"""The delivery fast lane: the steady state of the hot endpoints answered before the UI's
+middleware (sessions, CSRF, auth, messages, htmx), URL resolution and DRF run.
+
+| request | answered here when |
+|---|---|
+| `GET /api/v1/sdk/ruleset` (200 or 304) | a server key this process knows, under its limit |
+| `POST /api/v1/evaluate` | a known key, under its limit, a valid body |
+| `POST /ofrep/v1/evaluate/flags`, `POST /ofrep/v1/evaluate/flags/<key>` | the same |
+
+Everything else (no key, an unknown or revoked key, a key of the wrong kind, a body that does not
+parse, a request over its limit, the key store or the ruleset failing) returns None here and
+takes the ordinary path: DRF's authentication, throttling and error shapes, unchanged. A request
+refused by its limit here is counted once: the ordinary path's throttle reuses the answer.
+
+The answers are the ordinary path's, byte for byte: the same functions build the bodies and
+ETags (delivery.views, delivery.ofrep), and the headers the skipped layers would add are added
+here: DRF's `Allow`, CommonMiddleware's `Content-Length`, XFrameOptionsMiddleware's
+`X-Frame-Options`. CORS, the security headers and the CSP come from the middleware that runs
+before this one (flagsite/settings.py, MIDDLEWARE). tests/delivery run against this lane, and
+tests/delivery/test_fastlane.py compares it with the ordinary path answer by answer.
+`FLAGSITE_DELIVERY_FAST_LANE=false` turns it off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from flagsite_sdk.engine import evaluate, evaluate_all
+
+from flags.publish import Published
+from flagsite.jsonbody import BodyTooLarge
+
+from .auth import KeyPrincipal, principal_for_key, raw_key_from_headers
+from .common import InputError, etag_for, etag_matches, json_body, ruleset_for
+from .exposures import exposure_record, exposures_record
+from .limits import key_limit_wait
+from .ofrep import bulk_body, dumps, flag_result, ofrep_context
+from .views import evaluate_request_parse, evaluation_body, served
+
+RULESET = "/api/v1/sdk/ruleset"
+EVALUATE = "/api/v1/evaluate"
+OFREP_BULK = "/ofrep/v1/evaluate/flags"
+OFREP_FLAG = OFREP_BULK + "/"
+
+SERVER = "server"
+CLIENT = "client"
+
+Answer = tuple[int, bytes, str | None]  # status, body, ETag
+Handler = Callable[[HttpRequest, KeyPrincipal, Published, Any], Answer]
+
+
+class DeliveryFastLaneMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.x_frame_options = (
+            settings.X_FRAME_OPTIONS.upper()
+            if "django.middleware.clickjacking.XFrameOptionsMiddleware" in settings.MIDDLEWARE
+            else None
+        )
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        path = request.path_info
+        if path.startswith(("/api/v1/", "/ofrep/")) and settings.FLAGSITE_DELIVERY_FAST_LANE:
+            response = self.answer(request, path)
+            if response is not None:
+                return response
+        return self.get_response(request)
+
+    def answer(self, request: HttpRequest, path: str) -> HttpResponse | None:
+        method = request.method
+        if path == RULESET and method == "GET":
+            return self.respond(request, _ruleset, allow="GET, HEAD, OPTIONS", kinds=(SERVER,))
+        if method != "POST":
+            return None
+        if path == EVALUATE:
+            return self.respond(request, _evaluate, allow="POST, OPTIONS")
+        if path == OFREP_BULK:
+            return self.respond(request, _ofrep_bulk, allow="POST, OPTIONS")
+        if path.startswith(OFREP_FLAG):
+            key = path[len(OFREP_FLAG) :]
+            if key and "/" not in key:
+                return self.respond(request, _ofrep_flag(key), allow="POST, OPTIONS")
+        return None
+
+    def respond(
+        self,
+        request: HttpRequest,
+        handler: Handler,
+        *,
+        allow: str,
+        kinds: tuple[str, ...] = (SERVER, CLIENT),
+    ) -> HttpResponse | None:
+        raw = raw_key_from_headers(request.META)
+        if raw is None:
+            return None
+        try:
+            # A key this process does not know yet takes the ordinary path (and its per-IP limit).
+            principal = principal_for_key(raw, known_only=True)
+            if principal is None or principal.kind not in kinds:
+                return None
+            parsed = _parse(request, handler)
+            # Before counting: a ruleset that cannot be loaded is the ordinary path's 503.
+            published = ruleset_for(principal)
+        except Exception:  # let the ordinary path report it (e.g. the key store unreachable)
+            return None
+        if parsed is _INVALID:
+            return None
+        wait = key_limit_wait(principal, request)
+        if wait is not None:
+            # Counted once: delivery.common.KeyRateThrottle reuses this answer for the 429.
+            request._flagsite_throttle_wait = wait  # type: ignore[attr-defined]
+            return None
+        status, body, etag = handler(request, principal, published, parsed)
+        if status == 304:  # as delivery.common.not_modified (Django's default Content-Type)
+            response = HttpResponse(status=304)
+        else:
+            response = HttpResponse(body, status=status, content_type="application/json")
+        if etag is not None:
+            response["ETag"] = etag
+            response["Cache-Control"] = "no-cache"
+        response["Allow"] = allow
+        if self.x_frame_options is not None:
+            response["X-Frame-Options"] = self.x_frame_options
+        response["Content-Length"] = str(len(body))
+        return response
+
+
+_INVALID = object()
+_NO_BODY = object()
+
+
+def _parse(request: HttpRequest, handler: Any) -> Any:
+    """The request's context (parsed before anything is counted), _INVALID for the ordinary
+    path's error answers, _NO_BODY for a GET."""
+    if handler is _ruleset:
+        return _NO_BODY
+    try:
+        if handler is _evaluate:
+            return evaluate_request_parse(json_body(request))
+        return ofrep_context(request)
+    except (InputError, BodyTooLarge):
+        return _INVALID
+
+
+def _conditional(request: HttpRequest, body: bytes, etag: str) -> Answer:
+    if etag_matches(request, etag):
+        return 304, b"", etag
+    return 200, body, etag
+
+
+def _ruleset(
+    request: HttpRequest, principal: KeyPrincipal, published: Published, parsed: Any
+) -> Answer:
+    return _conditional(request, published.body, published.etag)
+
+
+def _evaluate(
+    request: HttpRequest, principal: KeyPrincipal, published: Published, parsed: Any
+) -> Answer:
+    context, keys = parsed
+    ruleset = published.compiled
+    if keys is None:
+        results = evaluate_all(ruleset, context)
+    else:
+        results = {key: evaluate(ruleset, key, context) for key in keys}
+    exposures_record(principal.environment_id, served(results), context.get("key"))
+    body = evaluation_body(results, with_rules=principal.kind == SERVER)
+    return _conditional(request, body, etag_for(body))
+
+
+def _ofrep_bulk(
+    request: HttpRequest, principal: KeyPrincipal, published: Published, context: Any
+) -> Answer:
+    body = bulk_body(principal, context, published)
+    return _conditional(request, body, etag_for(body))
+
+
+def _ofrep_flag(key: str) -> Handler:
+    def handler(
+        request: HttpRequest, principal: KeyPrincipal, published: Published, context: Any
+    ) -> Answer:
+        status, item = flag_result(published, key, context, with_rules=principal.kind == SERVER)
+        exposure_record(principal.environment_id, key, item.get("variant"), context.get("key"))
+        return status, dumps(item), None
+
+    return handler
