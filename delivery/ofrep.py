@@ -17,7 +17,7 @@ from typing import Any
 
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from flagsite_sdk.engine import ERROR, FLAG_NOT_FOUND, Evaluation, evaluate
+from flagsite_sdk.engine import ERROR, FLAG_NOT_FOUND, Evaluation, evaluate, experiment_of
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
@@ -38,7 +38,7 @@ from .common import (
     not_modified,
     ruleset_for,
 )
-from .exposures import exposure_record, exposures_record
+from .exposures import exposures_record
 from .models import ApiKey
 
 PARSE_ERROR = "PARSE_ERROR"
@@ -73,19 +73,21 @@ def _parse(request: Request) -> dict[str, Any]:
 
 def flag_result(
     published: Published, key: str, context: dict[str, Any], *, with_rules: bool
-) -> tuple[int, dict[str, Any]]:
-    """(HTTP status for a single-flag call, OFREP item) for one flag."""
+) -> tuple[int, dict[str, Any], str]:
+    """(HTTP status for a single-flag call, OFREP item, key of the experiment whose rule served
+    it or '') for one flag."""
     if key not in published.compiled:
-        return 404, _failure(key, FLAG_NOT_FOUND, f"Flag {key!r} not found.")
+        return 404, _failure(key, FLAG_NOT_FOUND, f"Flag {key!r} not found."), ""
     if key in published.keyed_flags and not has_targeting_key(context):
         return 400, _failure(
             key,
             TARGETING_KEY_MISSING,
             "This flag buckets on the targeting key: send context.targetingKey.",
-        )
+        ), ""
     ev: Evaluation = evaluate(published.compiled, key, context)
     if ev.reason == ERROR:
-        return 400, _failure(key, ev.error_code or "GENERAL", "The flag could not be evaluated.")
+        failure = _failure(key, ev.error_code or "GENERAL", "The flag could not be evaluated.")
+        return 400, failure, ""
     item: dict[str, Any] = {
         "key": key,
         "value": ev.value,
@@ -94,7 +96,7 @@ def flag_result(
     }
     if with_rules and ev.rule_id is not None:
         item["metadata"] = {"ruleId": ev.rule_id}
-    return 200, item
+    return 200, item, experiment_of(ev.rule_id)
 
 
 class _OfrepView(APIView):
@@ -122,13 +124,19 @@ class OfrepFlagView(_OfrepView):
             context = _parse(request)
         except InputError as exc:
             return json_response(_dumps(_failure(key, exc.field, exc.message)), status=exc.status)
-        status, item = flag_result(
+        status, item, experiment = flag_result(
             ruleset_for(principal),
             key,
             context,
             with_rules=principal.kind == ApiKey.Kind.SERVER,
         )
-        exposure_record(principal.environment_id, key, item.get("variant"), context.get("key"))
+        variant = item.get("variant")
+        exposures_record(
+            principal.environment_id,
+            ((key, variant),),
+            context.get("key"),
+            ((key, variant, experiment),) if experiment else (),
+        )
         return json_response(_dumps(item), status=status)
 
 
@@ -154,14 +162,16 @@ class OfrepBulkView(_OfrepView):
             return json_response(_dumps(_failure(None, exc.field, exc.message)), status=exc.status)
         published = ruleset_for(principal)
         with_rules = principal.kind == ApiKey.Kind.SERVER
-        items = [
-            flag_result(published, key, context, with_rules=with_rules)[1]
+        results = [
+            flag_result(published, key, context, with_rules=with_rules)
             for key in published.compiled
         ]
+        items = [item for _, item, _ in results]
         exposures_record(
             principal.environment_id,
             ((i["key"], i.get("variant")) for i in items),
             context.get("key"),
+            [(i["key"], i["variant"], x) for _, i, x in results if x],
         )
         body = _dumps({"flags": items})
         etag = etag_for(body)

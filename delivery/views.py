@@ -12,7 +12,7 @@ from typing import Any
 
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from flagsite_sdk.engine import evaluate, evaluate_all
+from flagsite_sdk.engine import evaluate, evaluate_all, experiment_of
 from rest_framework import exceptions
 from rest_framework.views import APIView
 
@@ -104,6 +104,15 @@ def _served(results: dict[str, Any]) -> Any:
     return ((key, ev.variant) for key, ev in results.items())
 
 
+def _assigned(results: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The evaluations an experiment's rule served: (flag, variant, experiment key)."""
+    return [
+        (key, ev.variant, experiment)
+        for key, ev in results.items()
+        if (experiment := experiment_of(ev.rule_id))
+    ]
+
+
 def evaluation_body(results: dict[str, Any], *, with_rules: bool) -> bytes:
     flags: dict[str, dict[str, Any]] = {}
     for key, ev in results.items():
@@ -159,7 +168,9 @@ class EvaluateView(_DeliveryView):
             results = evaluate_all(ruleset, context)
         else:
             results = {key: evaluate(ruleset, key, context) for key in keys}
-        exposures_record(principal.environment_id, _served(results), context.get("key"))
+        exposures_record(
+            principal.environment_id, _served(results), context.get("key"), _assigned(results)
+        )
         body = evaluation_body(results, with_rules=principal.kind == ApiKey.Kind.SERVER)
         etag = etag_for(body)
         if etag_matches(request, etag):
