@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "delivery",
     "experiments",
     "feedback",
+    "alerts",
 ]
 
 MIDDLEWARE = [
@@ -76,6 +77,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "alerts.context.nav",
             ],
         },
     }
@@ -138,6 +140,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "republish-rulesets": {"task": "flags.tasks.republish_all_rulesets", "schedule": 300.0},
     # Delete raw events older than FEEDBACK_RETENTION_DAYS (docs/feedback.md).
     "feedback-retention": {"task": "feedback.tasks.events_retention_run", "schedule": 3600.0},
+    # Alert deliveries the broker refused, or whose worker died, or whose retry is due
+    # (docs/alerts.md, "Guarantees").
+    "alerts-outbox": {"task": "alerts.tasks.outbox_dispatch", "schedule": 60.0},
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -265,6 +270,28 @@ if _proxy_ssl_header:
 # it off), FLAGSITE_CSP_REPORT_ONLY=true sends it as Content-Security-Policy-Report-Only.
 FLAGSITE_CSP = env_str("FLAGSITE_CSP", DEFAULT_CSP)
 FLAGSITE_CSP_REPORT_ONLY = env_bool("FLAGSITE_CSP_REPORT_ONLY", False)
+
+# Alerts (docs/alerts.md). Absolute links in emails and webhooks start with this (e.g.
+# https://flags.example.com); without it they are paths.
+FLAGSITE_BASE_URL = env_str("FLAGSITE_BASE_URL", "")
+# Every email or webhook send gives up after this many seconds (then it is retried).
+FLAGSITE_ALERTS_SEND_TIMEOUT = env_int("FLAGSITE_ALERTS_SEND_TIMEOUT", 10)
+# Attempts per delivery, and the backoff between them: base, 2x, 4x ... at most max seconds.
+FLAGSITE_ALERTS_MAX_ATTEMPTS = env_int("FLAGSITE_ALERTS_MAX_ATTEMPTS", 8)
+FLAGSITE_ALERTS_RETRY_BASE_SECONDS = env_int("FLAGSITE_ALERTS_RETRY_BASE_SECONDS", 30)
+FLAGSITE_ALERTS_RETRY_MAX_SECONDS = env_int("FLAGSITE_ALERTS_RETRY_MAX_SECONDS", 3600)
+# Webhooks to loopback, private and link-local addresses (internal receivers): off by default.
+FLAGSITE_ALERTS_WEBHOOK_ALLOW_PRIVATE = env_bool("FLAGSITE_ALERTS_WEBHOOK_ALLOW_PRIVATE", False)
+# Email through Django's backend (SMTP by default).
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = FLAGSITE_ALERTS_SEND_TIMEOUT
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "flagsite@localhost")
 
 LOGGING = {
     "version": 1,
