@@ -108,6 +108,9 @@ class Assignment(models.Model):
             models.UniqueConstraint(fields=["experiment", "unit"], name="assignment_unique_unit")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.unit}={self.variant}"
+
 
 class ExperimentResult(models.Model):
     """One computation's snapshot. `period` (the computation time floored to the schedule
@@ -123,3 +126,6 @@ class ExperimentResult(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["experiment", "period"], name="result_unique_period")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.experiment_id}@{self.period:%Y-%m-%d %H:%M}"

@@ -144,6 +144,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # (docs/alerts.md, "Guarantees").
     "alerts-outbox": {"task": "alerts.tasks.outbox_dispatch", "schedule": 60.0},
 }
+# Experiment results (docs/experiments.md, "Computation"): every running experiment is
+# recomputed this often; one snapshot per experiment and period.
+FLAGSITE_EXPERIMENT_COMPUTE_SECONDS = env_int("FLAGSITE_EXPERIMENT_COMPUTE_SECONDS", 300)
+# A guardrail is breached only once the treatment has at least this many observations.
+FLAGSITE_GUARDRAIL_MIN_EVENTS = env_int("FLAGSITE_GUARDRAIL_MIN_EVENTS", 100)
+CELERY_BEAT_SCHEDULE["experiment-results"] = {
+    "task": "experiments.tasks.compute_running_experiments",
+    "schedule": float(FLAGSITE_EXPERIMENT_COMPUTE_SECONDS),
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
