@@ -113,7 +113,10 @@ def test_ofrep_single_and_bulk_are_counted(client: Any, demo: Any) -> None:
 
 @pytest.mark.django_db
 def test_a_registered_unit_sink_gets_each_units_first_exposure_in_an_experiment(client: Any, demo: Any) -> None:
+    from delivery import exposures
+
     received: list[Any] = []
+    previous = exposures._unit_sink  # the experiments app's, restored below
     exposure_unit_sink_set(received.extend)
     try:
         env = Environment.objects.get(key="development")
@@ -126,7 +129,7 @@ def test_a_registered_unit_sink_gets_each_units_first_exposure_in_an_experiment(
         exposure_record(env.id, "llm-model", "gpt-4o")  # no unit: counted only
         exposures_flush()
     finally:
-        exposure_unit_sink_set(None)
+        exposure_unit_sink_set(previous)
     assert sorted(r[3] for r in received) == ["u1", "u2"]
     assert {r[5] for r in received} == {"model-test"}
     assert _counts() == {("llm-model", "gpt-4o"): 5}
