@@ -134,7 +134,11 @@ def results_compute(experiment: Experiment, *, until: datetime) -> dict[str, Any
             treatment = per_variant.get(t) or _empty(metric)
             if control is None or treatment is None:
                 continue
-            c = _compare(metric, control, treatment, alpha=experiment.alpha, tuning=tuning)
+            try:
+                c = _compare(metric, control, treatment, alpha=experiment.alpha, tuning=tuning)
+            except ArithmeticError as exc:  # a degenerate arm (e.g. all zeros in one of them)
+                comparisons[t] = {"abs_ci": None, "p_value": 1.0, "error": str(exc)}
+                continue
             data = asdict(c)
             if metric.direction == "lower" and c.chance_to_beat is not None:
                 data["chance_to_beat"] = 1.0 - c.chance_to_beat  # the chance to be *better*

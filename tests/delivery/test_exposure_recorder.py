@@ -112,7 +112,9 @@ def test_ofrep_single_and_bulk_are_counted(client: Any, demo: Any) -> None:
 
 
 @pytest.mark.django_db
-def test_a_registered_unit_sink_gets_each_units_first_exposure_in_an_experiment(client: Any, demo: Any) -> None:
+def test_a_registered_unit_sink_gets_each_units_first_exposure_in_an_experiment(
+    client: Any, demo: Any
+) -> None:
     from delivery import exposures
 
     received: list[Any] = []

@@ -46,7 +46,9 @@ def test_evaluate_and_ofrep_record_exposures_of_units_in_the_experiment(
             item = post_json(client, "/api/v1/evaluate", body, **CLIENT).json()["flags"]
             served[user] = (item["llm-model"]["variant"], item["llm-model"].get("reason"))
             post_json(
-                client, "/ofrep/v1/evaluate/flags/llm-model", {"context": {"targetingKey": user}},
+                client,
+                "/ofrep/v1/evaluate/flags/llm-model",
+                {"context": {"targetingKey": user}},
                 **CLIENT,
             )
     # Then no request wrote an exposure

@@ -53,11 +53,15 @@ def test_track_score_reports_a_score_event() -> None:
     )
     (event,) = flags.events_of("score")
     assert event["id"] == event_id
-    assert event | {
-        "type": "score",
-        "name": "hallucination",
-        "value": 1.0,
-        "source": "llm-judge",
-        "request_id": "r1",
-        "user_key": "u1",
-    } == event
+    assert (
+        event
+        | {
+            "type": "score",
+            "name": "hallucination",
+            "value": 1.0,
+            "source": "llm-judge",
+            "request_id": "r1",
+            "user_key": "u1",
+        }
+        == event
+    )
