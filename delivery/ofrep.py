@@ -79,11 +79,15 @@ def flag_result(
     if key not in published.compiled:
         return 404, _failure(key, FLAG_NOT_FOUND, f"Flag {key!r} not found."), ""
     if key in published.keyed_flags and not has_targeting_key(context):
-        return 400, _failure(
-            key,
-            TARGETING_KEY_MISSING,
-            "This flag buckets on the targeting key: send context.targetingKey.",
-        ), ""
+        return (
+            400,
+            _failure(
+                key,
+                TARGETING_KEY_MISSING,
+                "This flag buckets on the targeting key: send context.targetingKey.",
+            ),
+            "",
+        )
     ev: Evaluation = evaluate(published.compiled, key, context)
     if ev.reason == ERROR:
         failure = _failure(key, ev.error_code or "GENERAL", "The flag could not be evaluated.")
@@ -135,7 +139,7 @@ class OfrepFlagView(_OfrepView):
             principal.environment_id,
             ((key, variant),),
             context.get("key"),
-            ((key, variant, experiment),) if experiment else (),
+            ((key, variant, experiment),) if experiment and variant else (),
         )
         return json_response(_dumps(item), status=status)
 

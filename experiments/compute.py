@@ -124,7 +124,7 @@ def results_compute(experiment: Experiment, *, until: datetime) -> dict[str, Any
     for metric in metrics:
         per_variant = moments.get(metric.key, {})
         if metric.kind == "quantile":
-            counts = {v: (per_variant.get(v).n if per_variant.get(v) else 0) for v in variants}
+            counts = {v: getattr(per_variant.get(v), "n", 0) for v in variants}
             per_variant = sufficient.quantiles(window, metric, counts, experiment.alpha)
         proportion = metric.kind == "proportion"
         values = {v: _value(per_variant.get(v), proportion=proportion, z=z) for v in variants}
@@ -139,10 +139,10 @@ def results_compute(experiment: Experiment, *, until: datetime) -> dict[str, Any
             except ArithmeticError as exc:  # a degenerate arm (e.g. all zeros in one of them)
                 comparisons[t] = {"abs_ci": None, "p_value": 1.0, "error": str(exc)}
                 continue
-            data = asdict(c)
+            found = asdict(c)
             if metric.direction == "lower" and c.chance_to_beat is not None:
-                data["chance_to_beat"] = 1.0 - c.chance_to_beat  # the chance to be *better*
-            comparisons[t] = data
+                found["chance_to_beat"] = 1.0 - c.chance_to_beat  # the chance to be *better*
+            comparisons[t] = found
         rows.append(
             {
                 "metric": metric.key,

@@ -154,7 +154,7 @@ def _refuse_if_busy(experiment: Experiment) -> None:
             f"{experiment.environment.key}: stop it first.",
         )
     try:
-        rollout_plan = apps.get_model("releases", "RolloutPlan")
+        rollout_plan: Any = apps.get_model("releases", "RolloutPlan")  # type: ignore[misc]
     except LookupError:
         return
     plan = rollout_plan.objects.filter(

@@ -92,7 +92,7 @@ def traffic_simulate(
     effects = effects or {t: Effects() for t in experiment.treatments}
     lost_variant = experiment.treatments[0]
     out = Simulated()
-    rows: dict[type, list[Any]] = {}
+    rows: dict[Any, list[Any]] = {}
     env = experiment.environment
     prefix = f"sim-{experiment.key}-{seed}"
 
@@ -237,7 +237,7 @@ def _session(
         out.other += 1
 
 
-def _flush(rows: dict[type, list[Any]]) -> None:
+def _flush(rows: dict[Any, list[Any]]) -> None:
     for model, items in rows.items():
         model.objects.bulk_create(items, batch_size=1000, ignore_conflicts=True)
         items.clear()

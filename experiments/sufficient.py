@@ -22,14 +22,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection
 from django.db.models import Case, F, FloatField, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 
-from feedback.models import Exposure, Feedback, LlmCall, Score
+from feedback.models import Exposure, Feedback, FeedbackQuerySet, LlmCall, Score
 
 from . import stats
 from .metrics import Metric
@@ -116,7 +116,7 @@ def _events(
         environment_id=experiment.environment_id, timestamp__gte=since, timestamp__lt=until
     ).exclude(user_key="")
     if model is Feedback:
-        rows = rows.current()
+        rows = cast(FeedbackQuerySet, rows).current()  # a changed vote counts once
     table = f"{_q(model._meta.db_table)}.{_q('timestamp')}"
     rows = rows.values(
         xu=F("user_key"), xts=F("timestamp"), xep=RawSQL(epoch_sql(table), []), **columns

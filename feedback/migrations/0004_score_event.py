@@ -5,31 +5,61 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('feedback', '0003_feedback_vote_index'),
-        ('flags', '0005_report_re2_refused_patterns'),
+        ("feedback", "0003_feedback_vote_index"),
+        ("flags", "0005_report_re2_refused_patterns"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Score',
+            name="Score",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event_id', models.CharField(max_length=128)),
-                ('timestamp', models.DateTimeField()),
-                ('received_at', models.DateTimeField()),
-                ('name', models.CharField(max_length=64)),
-                ('value', models.FloatField()),
-                ('source', models.CharField(choices=[('llm-judge', 'LLM judge'), ('heuristic', 'Heuristic'), ('human', 'Human')], max_length=16)),
-                ('request_id', models.CharField(blank=True, max_length=128)),
-                ('conversation_id', models.CharField(blank=True, max_length=128)),
-                ('user_key', models.CharField(blank=True, max_length=256)),
-                ('environment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='flags.environment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("event_id", models.CharField(max_length=128)),
+                ("timestamp", models.DateTimeField()),
+                ("received_at", models.DateTimeField()),
+                ("name", models.CharField(max_length=64)),
+                ("value", models.FloatField()),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("llm-judge", "LLM judge"),
+                            ("heuristic", "Heuristic"),
+                            ("human", "Human"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("request_id", models.CharField(blank=True, max_length=128)),
+                ("conversation_id", models.CharField(blank=True, max_length=128)),
+                ("user_key", models.CharField(blank=True, max_length=256)),
+                (
+                    "environment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="flags.environment",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['environment', 'name', 'timestamp'], name='score_env_name_time'), models.Index(fields=['environment', 'request_id'], name='score_env_request')],
-                'constraints': [models.UniqueConstraint(fields=('environment', 'event_id'), name='score_unique_event')],
+                "indexes": [
+                    models.Index(
+                        fields=["environment", "name", "timestamp"], name="score_env_name_time"
+                    ),
+                    models.Index(fields=["environment", "request_id"], name="score_env_request"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("environment", "event_id"), name="score_unique_event"
+                    )
+                ],
             },
         ),
     ]

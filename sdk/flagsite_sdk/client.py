@@ -190,9 +190,7 @@ class Client(Reporting):
             if variant is not None and self._exposures is not None:
                 user = context.get("key")
                 if user is not None:
-                    self._exposures.expose(
-                        flag_key, variant, user, experiment_of(result.rule_id)
-                    )
+                    self._exposures.expose(flag_key, variant, user, experiment_of(result.rule_id))
             return value  # type: ignore[no-any-return]
         except Exception:
             self.evaluation_errors += 1
@@ -248,9 +246,7 @@ class Client(Reporting):
             if variant is not None and self._exposures is not None:
                 user = context.get("key")
                 if user is not None:
-                    self._exposures.expose(
-                        flag_key, variant, user, experiment_of(result.rule_id)
-                    )
+                    self._exposures.expose(flag_key, variant, user, experiment_of(result.rule_id))
             return result
         except Exception:
             self.evaluation_errors += 1

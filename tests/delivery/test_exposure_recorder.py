@@ -14,8 +14,8 @@ from delivery.exposures import (
     exposure_record,
     exposure_unit_sink_set,
     exposures_flush,
-    exposures_record,
     exposures_pending,
+    exposures_record,
 )
 from delivery.models import EvaluationCount
 from flags.models import Environment
