@@ -17,7 +17,7 @@ DEMO_KEY = "prompt-v2"
 ACTOR = Actor(label="demo data")
 
 
-def demo_experiment_load(*, users: int = 1500) -> Experiment:
+def demo_experiment_load(*, users: int = 1000) -> Experiment:
     """Idempotent: an existing demo experiment is left as it is."""
     existing = Experiment.objects.filter(key=DEMO_KEY).first()
     if existing is not None:

@@ -76,6 +76,9 @@ def assignments_refresh(experiment: Experiment, *, until: datetime) -> None:
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [experiment.pk, True, False, *params])
+        if connection.vendor == "postgresql":
+            # Fresh rows: without statistics the planner nests loops over the joins below.
+            cursor.execute(f"ANALYZE {table}")
 
 
 def units_by_variant(experiment: Experiment) -> tuple[dict[str, int], int]:

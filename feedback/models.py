@@ -110,6 +110,8 @@ class Feedback(_Event):
         indexes = [
             models.Index(fields=["environment", "timestamp"], name="feedback_env_time"),
             models.Index(fields=["environment", "conversation_id"], name="feedback_env_conv"),
+            # Metrics that read a vote on a call's request (hallucination, safety categories).
+            models.Index(fields=["environment", "request_id"], name="feedback_env_request"),
             # FeedbackQuerySet.current(): "is there a later vote by this user on this response?"
             models.Index(
                 fields=["environment", "user_key", "request_id", "conversation_id", "timestamp"],
