@@ -291,7 +291,7 @@ def main() -> None:
         print(
             f"events {truth.events:>11,}: load (numpy + COPY) {load_s:7.1f} s, "
             f"compute every metric {compute_s:6.1f} s, peak Python memory {peak / 1e6:6.1f} MB, "
-            f"results {'match numpy' if not problems else problems}"
+            f"results {problems or 'match numpy'}"
         )
         if args.python_baseline:
             t0 = time.perf_counter()
