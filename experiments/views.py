@@ -153,9 +153,7 @@ def experiment_action(request: HttpRequest, key: str, action: str) -> HttpRespon
         elif action == "acknowledge-srm":
             experiment_srm_acknowledge(experiment=experiment, actor=actor)
         elif action == "refresh":
-            from .tasks import compute_experiment
-
-            transaction.on_commit(lambda: compute_experiment.delay(experiment.pk))
+            transaction.on_commit(lambda: _refresh_send(experiment.pk))
             messages.info(request, "Recomputing: the results update in a moment.")
         else:
             return HttpResponse("Unknown action.", status=404)
@@ -164,6 +162,17 @@ def experiment_action(request: HttpRequest, key: str, action: str) -> HttpRespon
     except ConfigError as exc:
         messages.error(request, "; ".join(message for _, message in exc.errors))
     return redirect("experiment_detail", key=experiment.key)
+
+
+def _refresh_send(experiment_id: int) -> None:
+    """Queue the computation; with the broker unreachable, compute it in this request."""
+    from .compute import experiment_compute_results
+    from .tasks import compute_experiment
+
+    try:
+        compute_experiment.apply_async((experiment_id,), retry=False)
+    except Exception:
+        experiment_compute_results(experiment_id=experiment_id, refresh=True)
 
 
 @login_required
