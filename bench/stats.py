@@ -220,7 +220,7 @@ def bench_experiment(key: str = "bench") -> Any:
         actor=actor,
     )
     experiment = experiment_start(experiment=experiment, actor=actor)
-    experiment.started_at = experiment.started_at - timedelta(days=2)
+    experiment.started_at = (experiment.started_at or datetime.now(UTC)) - timedelta(days=2)
     experiment.save(update_fields=["started_at"])
     return experiment
 
@@ -291,7 +291,8 @@ def main() -> None:
         print(
             f"events {truth.events:>11,}: load (numpy + COPY) {load_s:7.1f} s, "
             f"compute every metric {compute_s:6.1f} s, peak Python memory {peak / 1e6:6.1f} MB, "
-            f"results {problems or 'match numpy'}"
+            f"results {problems or 'match numpy'}",
+            flush=True,
         )
         if args.python_baseline:
             t0 = time.perf_counter()
