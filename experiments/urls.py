@@ -17,16 +17,14 @@ urlpatterns = [
         name="experiment_action",
     ),
     path("api/v1/experiments", api.ExperimentListView.as_view(), name="api-experiments"),
+    path("api/v1/experiments/<str:key>", api.ExperimentDetailView.as_view(), name="api-experiment"),
     path(
-        "api/v1/experiments/<slug:key>", api.ExperimentDetailView.as_view(), name="api-experiment"
-    ),
-    path(
-        "api/v1/experiments/<slug:key>/results.csv",
+        "api/v1/experiments/<str:key>/results.csv",
         api.ExperimentCsvView.as_view(),
         name="api-experiment-csv",
     ),
     path(
-        "api/v1/experiments/<slug:key>/<slug:action>",
+        "api/v1/experiments/<str:key>/<str:action>",
         api.ExperimentActionView.as_view(),
         name="api-experiment-action",
     ),
