@@ -164,7 +164,11 @@ def _now_iso(delta: timedelta) -> str:
         ({**exposure("x"), "id": 12}, "id", "must be a string"),
         ({**exposure("x"), "id": "x" * 129}, "id", "must be at most 128 characters"),
         ({"id": "x"}, "type", "is required"),
-        ({**exposure("x"), "type": 3}, "type", "must be one of exposure, llm_call, implicit, score"),
+        (
+            {**exposure("x"), "type": 3},
+            "type",
+            "must be one of exposure, llm_call, implicit, score",
+        ),
         ({**exposure("x"), "timestamp": "yesterday"}, "timestamp", "must be an RFC 3339 string"),
         ({**exposure("x"), "timestamp": 1700000000}, "timestamp", "must be an RFC 3339 string"),
         (
