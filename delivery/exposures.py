@@ -10,11 +10,12 @@ excluded.count` statements into `EvaluationCount` (one row per environment, flag
 hour), so the number of writes depends on how many distinct buckets were served, never on the
 number of requests. Both PostgreSQL and SQLite (>= 3.24) run the same statement.
 
-Units: every call may name the unit (the context's targeting key). Counting ignores it; a
+Units: every call may name the unit (the context's targeting key) and list the evaluations an
+experiment's rule served (`assigned`: (flag, variant, experiment key)). Counting ignores both; a
 `unit sink` registered with `exposure_unit_sink_set` receives the distinct (environment, flag,
-variant, unit, first time) tuples of each flush. The experiments app registers one to record
-assignments (first exposures) of units in running experiments; without a sink, units are not
-kept at all, so the usage counts cost nothing per unit.
+variant, unit, first time, experiment key) tuples of each flush. The experiments app registers
+one to record exposures of units in running experiments; without a sink, or outside
+experiments, units are not kept at all, so the usage counts cost nothing per unit.
 
 Losing at most one flush interval of counts when a process is killed (SIGKILL) is accepted:
 these are usage figures, not billing.
@@ -41,7 +42,8 @@ from .models import EvaluationCount
 log = logging.getLogger(__name__)
 
 Bucket = tuple[int, str, str, int]  # environment id, flag key, variant key, hour (epoch // 3600)
-UnitExposure = tuple[int, str, str, str, float]  # environment id, flag, variant, unit, epoch
+# environment id, flag, variant, unit, epoch of the first exposure, experiment key
+UnitExposure = tuple[int, str, str, str, float, str]
 UnitSink = Callable[[list[UnitExposure]], None]
 
 ROWS_PER_STATEMENT = 150  # 6 parameters a row: under SQLite's oldest 999-parameter limit
@@ -51,7 +53,7 @@ _lock = threading.Lock()
 # (environment id, hour) -> [Counter of (flag key, variant), latest epoch seconds]. Counting a
 # request is one C-level Counter.update over its pairs: no Python loop per flag on the hot path.
 _slots: dict[tuple[int, int], list[Any]] = {}
-_units: dict[tuple[int, str, str, str], float] = {}
+_units: dict[tuple[int, str, str, str, str], float] = {}
 _calls = 0  # record calls since the last flush (the early-flush threshold counts these)
 _unit_sink: UnitSink | None = None
 _wake = threading.Event()
@@ -70,10 +72,14 @@ def exposure_record(
 
 
 def exposures_record(
-    environment_id: int, served: Iterable[tuple[str, str | None]], unit: str | None = None
+    environment_id: int,
+    served: Iterable[tuple[str, str | None]],
+    unit: str | None = None,
+    assigned: Iterable[tuple[str, str, str]] = (),
 ) -> None:
     """Count the (flag key, variant) pairs one request evaluated for one unit. Pairs whose
-    variant is None are dropped at flush time."""
+    variant is None are dropped at flush time. `assigned`: the (flag, variant, experiment key)
+    of evaluations an experiment's rule served; the unit is kept for those."""
     global _calls
     now = time.time()
     slot_key = (environment_id, int(now // 3600))
@@ -82,10 +88,8 @@ def exposures_record(
         if slot is None:
             slot = _slots[slot_key] = [Counter(), now]
         if unit is not None and _unit_sink is not None:
-            served = list(served)
-            for flag_key, variant in served:
-                if variant is not None:
-                    _units.setdefault((environment_id, flag_key, variant, unit), now)
+            for flag_key, variant, experiment in assigned:
+                _units.setdefault((environment_id, flag_key, variant, unit, experiment), now)
         slot[0].update(served)
         slot[1] = now
         _calls += 1
@@ -117,7 +121,7 @@ def _flatten(slots: dict[tuple[int, int], list[Any]]) -> dict[Bucket, list[Any]]
     return out
 
 
-def _take() -> tuple[dict[Bucket, list[Any]], dict[tuple[int, str, str, str], float]]:
+def _take() -> tuple[dict[Bucket, list[Any]], dict[tuple[int, str, str, str, str], float]]:
     global _slots, _units, _calls
     with _lock:
         slots, units = _slots, _units
@@ -126,7 +130,7 @@ def _take() -> tuple[dict[Bucket, list[Any]], dict[tuple[int, str, str, str], fl
 
 
 def _put_back(
-    counts: dict[Bucket, list[Any]], units: dict[tuple[int, str, str, str], float]
+    counts: dict[Bucket, list[Any]], units: dict[tuple[int, str, str, str, str], float]
 ) -> None:
     """A failed flush returns its counts, so the next one writes them (bounded while the
     database stays down)."""
@@ -177,7 +181,7 @@ def exposures_flush() -> int:
                 cursor.execute(_upsert_sql(len(chunk)), params)
             sink = _unit_sink
             if units and sink is not None:
-                sink([(*key, first) for key, first in units.items()])
+                sink([(e, f, v, u, first, x) for (e, f, v, u, x), first in units.items()])
     except Exception:
         log.exception("exposure recorder: flush failed; counts kept for the next one")
         _put_back(counts, units)

@@ -35,10 +35,10 @@ from flagsite.jsonbody import BodyTooLarge
 
 from .auth import KeyPrincipal, principal_for_key, raw_key_from_headers
 from .common import InputError, etag_for, etag_matches, json_body, ruleset_for
-from .exposures import exposure_record, exposures_record
+from .exposures import exposures_record
 from .limits import key_limit_wait
-from .ofrep import bulk_body, dumps, flag_result, ofrep_context
-from .views import evaluate_request_parse, evaluation_body, served
+from .ofrep import bulk_body, dumps, flag_exposure_record, flag_result, ofrep_context
+from .views import assigned, evaluate_request_parse, evaluation_body, served
 
 RULESET = "/api/v1/sdk/ruleset"
 EVALUATE = "/api/v1/evaluate"
@@ -166,7 +166,9 @@ def _evaluate(
         results = evaluate_all(ruleset, context)
     else:
         results = {key: evaluate(ruleset, key, context) for key in keys}
-    exposures_record(principal.environment_id, served(results), context.get("key"))
+    exposures_record(
+        principal.environment_id, served(results), context.get("key"), assigned(results)
+    )
     body = evaluation_body(results, with_rules=principal.kind == SERVER)
     return _conditional(request, body, etag_for(body))
 
@@ -182,8 +184,9 @@ def _ofrep_flag(key: str) -> Handler:
     def handler(
         request: HttpRequest, principal: KeyPrincipal, published: Published, context: Any
     ) -> Answer:
-        status, item = flag_result(published, key, context, with_rules=principal.kind == SERVER)
-        exposure_record(principal.environment_id, key, item.get("variant"), context.get("key"))
+        with_rules = principal.kind == SERVER
+        status, item, experiment = flag_result(published, key, context, with_rules=with_rules)
+        flag_exposure_record(principal.environment_id, key, item, experiment, context.get("key"))
         return status, dumps(item), None
 
     return handler

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from flagsite_sdk.engine import ERROR, FLAG_NOT_FOUND, Evaluation, evaluate
+from flagsite_sdk.engine import ERROR, FLAG_NOT_FOUND, Evaluation, evaluate, experiment_of
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
@@ -39,7 +39,7 @@ from .common import (
     not_modified,
     ruleset_for,
 )
-from .exposures import exposure_record, exposures_record
+from .exposures import exposures_record
 from .models import ApiKey
 
 PARSE_ERROR = "PARSE_ERROR"
@@ -74,20 +74,26 @@ def ofrep_context(request: Any) -> dict[str, Any]:
 
 def flag_result(
     published: Published, key: str, context: dict[str, Any], *, with_rules: bool
-) -> tuple[int, dict[str, Any]]:
-    """(HTTP status for a single-flag call, OFREP item) for one flag."""
+) -> tuple[int, dict[str, Any], str]:
+    """(HTTP status for a single-flag call, OFREP item, key of the experiment whose rule served
+    it or '') for one flag."""
     if key not in published.compiled:
-        return 404, _failure(key, FLAG_NOT_FOUND, f"Flag {key!r} not found.")
+        return 404, _failure(key, FLAG_NOT_FOUND, f"Flag {key!r} not found."), ""
     if key in published.keyed_flags and not has_targeting_key(context):
-        return 400, _failure(
-            key,
-            TARGETING_KEY_MISSING,
-            "This flag buckets on the targeting key: send context.targetingKey.",
+        return (
+            400,
+            _failure(
+                key,
+                TARGETING_KEY_MISSING,
+                "This flag buckets on the targeting key: send context.targetingKey.",
+            ),
+            "",
         )
     ev: Evaluation = evaluate(published.compiled, key, context)
     if ev.reason == ERROR:
-        return 400, _failure(key, ev.error_code or "GENERAL", "The flag could not be evaluated.")
-    return 200, _success(key, ev, with_rules)
+        failure = _failure(key, ev.error_code or "GENERAL", "The flag could not be evaluated.")
+        return 400, failure, ""
+    return 200, _success(key, ev, with_rules), experiment_of(ev.rule_id)
 
 
 def _success(key: str, ev: Evaluation, with_rules: bool) -> dict[str, Any]:
@@ -100,6 +106,16 @@ def _success(key: str, ev: Evaluation, with_rules: bool) -> dict[str, Any]:
     if with_rules and ev.rule_id is not None:
         item["metadata"] = {"ruleId": ev.rule_id}
     return item
+
+
+def flag_exposure_record(
+    environment_id: int, key: str, item: dict[str, Any], experiment: str, unit: str | None
+) -> None:
+    """Count one single-flag evaluation (and the unit's assignment when an experiment's rule
+    served it)."""
+    variant = item.get("variant")
+    assigned = ((key, variant, experiment),) if experiment and variant else ()
+    exposures_record(environment_id, ((key, variant),), unit, assigned)
 
 
 def _success_json(key: str, ev: Evaluation, with_rules: bool) -> bytes:
@@ -117,6 +133,7 @@ def bulk_body(
     with_rules = principal.kind == ApiKey.Kind.SERVER
     parts: list[bytes] = []
     served: list[tuple[str, str | None]] = []
+    assigned: list[tuple[str, str, str]] = []
     keyed = published.keyed_flags
     compiled = published.compiled
     targeted = has_targeting_key(context)
@@ -126,9 +143,12 @@ def bulk_body(
             if ev.reason != ERROR:
                 parts.append(fragment(key, ev, with_rules, _success_json))
                 served.append((key, ev.variant))
+                experiment = experiment_of(ev.rule_id)
+                if experiment and ev.variant is not None:
+                    assigned.append((key, ev.variant, experiment))
                 continue
         parts.append(dumps(flag_result(published, key, context, with_rules=with_rules)[1]))
-    exposures_record(principal.environment_id, served, context.get("key"))
+    exposures_record(principal.environment_id, served, context.get("key"), assigned)
     return b'{"flags":[' + b",".join(parts) + b"]}"
 
 
@@ -157,13 +177,13 @@ class OfrepFlagView(_OfrepView):
             context = ofrep_context(request)
         except InputError as exc:
             return json_response(dumps(_failure(key, exc.field, exc.message)), status=exc.status)
-        status, item = flag_result(
+        status, item, experiment = flag_result(
             ruleset_for(principal),
             key,
             context,
             with_rules=principal.kind == ApiKey.Kind.SERVER,
         )
-        exposure_record(principal.environment_id, key, item.get("variant"), context.get("key"))
+        flag_exposure_record(principal.environment_id, key, item, experiment, context.get("key"))
         return json_response(dumps(item), status=status)
 
 

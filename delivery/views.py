@@ -14,7 +14,7 @@ from typing import Any
 
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from flagsite_sdk.engine import evaluate, evaluate_all
+from flagsite_sdk.engine import evaluate, evaluate_all, experiment_of
 from rest_framework import exceptions
 from rest_framework.views import APIView
 
@@ -80,6 +80,15 @@ def _evaluation_item(key: str, ev: Any, with_rules: bool) -> bytes:
     return (json.dumps(key) + ":" + json.dumps(item, separators=(",", ":"))).encode()
 
 
+def assigned(results: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The evaluations an experiment's rule served: (flag, variant, experiment key)."""
+    return [
+        (key, ev.variant, experiment)
+        for key, ev in results.items()
+        if (experiment := experiment_of(ev.rule_id))
+    ]
+
+
 def evaluation_body(results: dict[str, Any], *, with_rules: bool) -> bytes:
     """`{"flags": {key: {value, variant, reason, error_code[, rule_id]}}}`, compact: what
     json.dumps of that dict gives, put together from each result's JSON built once."""
@@ -127,7 +136,9 @@ class EvaluateView(_DeliveryView):
             results = evaluate_all(ruleset, context)
         else:
             results = {key: evaluate(ruleset, key, context) for key in keys}
-        exposures_record(principal.environment_id, served(results), context.get("key"))
+        exposures_record(
+            principal.environment_id, served(results), context.get("key"), assigned(results)
+        )
         body = evaluation_body(results, with_rules=principal.kind == ApiKey.Kind.SERVER)
         etag = etag_for(body)
         if etag_matches(request, etag):

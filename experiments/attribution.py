@@ -6,8 +6,8 @@ in SQL and never load events into Python (docs/experiments.md, "Attribution").
 
 - An **LLM call** counts for the variant in its own `flags` ({flag key: variant}), which the SDK
   stamps on the call when it evaluates; otherwise for the unit's assignment.
-- A **feedback row** (and, later, a score or implicit signal) counts for the variant of the LLM
-  call it is about: the call with the same `request_id`; else the latest call of the same
+- A **feedback row** or a **score** (and, later, an implicit signal) counts for the variant of
+  the LLM call it is about: the call with the same `request_id`; else the latest call of the same
   `conversation_id` at or before the feedback (the answer being rated); else the unit's
   assignment.
 - A unit's **assignment** at time t is the variant of its first exposure to the flag (in the same
@@ -20,7 +20,7 @@ from django.db.models import CharField, Expression, OuterRef, Q, QuerySet, Subqu
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce, NullIf
 
-from feedback.models import Exposure, Feedback, LlmCall
+from feedback.models import Exposure, Feedback, LlmCall, Score
 
 
 def assignment_variant(flag_key: str, *, unit_field: str = "user_key") -> Subquery:
@@ -72,9 +72,9 @@ def feedback_variant(flag_key: str) -> Expression:
 
 
 def attributed(queryset: QuerySet, flag_key: str) -> QuerySet:
-    """`queryset` (LlmCall or Feedback rows) with a `variant` annotation by the rule above."""
+    """`queryset` (LlmCall, Feedback or Score rows) annotated `variant` by the rule above."""
     if queryset.model is LlmCall:
         return queryset.annotate(variant=llm_call_variant(flag_key))
-    if queryset.model is Feedback:
+    if queryset.model is Feedback or queryset.model is Score:
         return queryset.annotate(variant=feedback_variant(flag_key))
     raise TypeError(f"no attribution rule for {queryset.model.__name__}")

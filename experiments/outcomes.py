@@ -19,12 +19,16 @@ from django.db import connection
 from django.db.models import Aggregate, Count, F, FloatField, QuerySet, Sum, Value
 from django.db.models.functions import Cast
 
-from feedback.models import Feedback, LlmCall
+from feedback.models import Feedback, LlmCall, Score
 
 from .attribution import attributed
 from .metrics import CATALOGUE, OUTCOME_METRICS, Metric
 
-SOURCES: dict[str, type[LlmCall] | type[Feedback]] = {"llm_call": LlmCall, "feedback": Feedback}
+SOURCES: dict[str, type[LlmCall] | type[Feedback] | type[Score]] = {
+    "llm_call": LlmCall,
+    "feedback": Feedback,
+    "score": Score,
+}
 
 
 class PercentileDisc(Aggregate):

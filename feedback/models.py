@@ -1,5 +1,5 @@
 """What applications report back: explicit feedback, LLM calls (with cost), exposures, implicit
-signals; and the model prices that turn tokens into money.
+signals, scores; and the model prices that turn tokens into money.
 
 Event tables are append-only and written in bulk by `feedback.ingest`. Each row keeps the
 client-generated `event_id`, unique per environment, which is what makes retries idempotent.
@@ -110,6 +110,8 @@ class Feedback(_Event):
         indexes = [
             models.Index(fields=["environment", "timestamp"], name="feedback_env_time"),
             models.Index(fields=["environment", "conversation_id"], name="feedback_env_conv"),
+            # Metrics that read a vote on a call's request (hallucination, safety categories).
+            models.Index(fields=["environment", "request_id"], name="feedback_env_request"),
             # FeedbackQuerySet.current(): "is there a later vote by this user on this response?"
             models.Index(
                 fields=["environment", "user_key", "request_id", "conversation_id", "timestamp"],
@@ -206,6 +208,34 @@ class ImplicitSignal(_Event):
 
     def __str__(self) -> str:
         return f"{self.signal} {self.conversation_id}"
+
+
+class ScoreSource(models.TextChoices):
+    LLM_JUDGE = "llm-judge", "LLM judge"
+    HEURISTIC = "heuristic", "Heuristic"
+    HUMAN = "human", "Human"
+
+
+class Score(_Event):
+    """A score from automated (or human) evaluation of a response: hallucination, safety,
+    relevance ... judged by a model or a rule. Metrics read it like any other signal."""
+
+    name = models.CharField(max_length=64)
+    value = models.FloatField()
+    source = models.CharField(max_length=16, choices=ScoreSource.choices)
+    request_id = models.CharField(max_length=128, blank=True)
+    conversation_id = models.CharField(max_length=128, blank=True)
+    user_key = models.CharField(max_length=256, blank=True)
+
+    class Meta:
+        constraints = [_unique_event("score_unique_event")]
+        indexes = [
+            models.Index(fields=["environment", "name", "timestamp"], name="score_env_name_time"),
+            models.Index(fields=["environment", "request_id"], name="score_env_request"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value} {self.event_id}"
 
 
 class ModelPrice(models.Model):

@@ -16,7 +16,16 @@ from django.db import models
 
 from flagsite.storable import text_unstorable
 
-from .models import Category, Exposure, FeedbackType, ImplicitSignal, LlmCall, Signal
+from .models import (
+    Category,
+    Exposure,
+    FeedbackType,
+    ImplicitSignal,
+    LlmCall,
+    Score,
+    ScoreSource,
+    Signal,
+)
 
 MAX_AGE = timedelta(days=7)
 MAX_FUTURE = timedelta(minutes=5)
@@ -26,7 +35,8 @@ MAX_FLAGS = 100
 MAX_TOKENS = 10**12
 TOKEN_RE = re.compile(r"[A-Za-z0-9_.:+/=-]+")
 
-EVENT_TYPES = ("exposure", "llm_call", "implicit")
+EVENT_TYPES = ("exposure", "llm_call", "implicit", "score")
+SCORE_SOURCES = tuple(ScoreSource.values)
 CATEGORIES = tuple(Category.values)
 FEEDBACK_TYPES = tuple(FeedbackType.values)
 SIGNALS = tuple(Signal.values)
@@ -219,10 +229,25 @@ def _implicit(r: _Reader) -> dict[str, Any]:
     }
 
 
+def _score(r: _Reader) -> dict[str, Any]:
+    value = r.number("value")
+    if value is None and "value" not in r.errors:
+        r.errors["value"] = "is required"
+    return {
+        "name": r.text("name", required=True, max_length=64),
+        "value": value,
+        "source": r.choice("source", SCORE_SOURCES, required=True),
+        "request_id": r.text("request_id"),
+        "conversation_id": r.text("conversation_id"),
+        "user_key": r.text("user_key", max_length=256),
+    }
+
+
 _TYPES: dict[str, tuple[type[models.Model], Any]] = {
     "exposure": (Exposure, _exposure),
     "llm_call": (LlmCall, _llm_call),
     "implicit": (ImplicitSignal, _implicit),
+    "score": (Score, _score),
 }
 
 

@@ -175,6 +175,15 @@ CELERY_TASK_ROUTES = {"releases.tasks.*": {"queue": "rollouts"}}
 # After events for an environment with an active rollout are ingested, its plans are checked at
 # most once per this many seconds (whole seconds, at least 1; docs/rollouts.md).
 FLAGSITE_ROLLOUT_CHECK_DEBOUNCE_SECONDS = env_int("FLAGSITE_ROLLOUT_CHECK_DEBOUNCE_SECONDS", 1)
+# Experiment results (docs/experiments.md, "Computation"): every running experiment is
+# recomputed this often; one snapshot per experiment and period.
+FLAGSITE_EXPERIMENT_COMPUTE_SECONDS = env_int("FLAGSITE_EXPERIMENT_COMPUTE_SECONDS", 300)
+# A guardrail is breached only once the treatment has at least this many observations.
+FLAGSITE_GUARDRAIL_MIN_EVENTS = env_int("FLAGSITE_GUARDRAIL_MIN_EVENTS", 100)
+CELERY_BEAT_SCHEDULE["experiment-results"] = {
+    "task": "experiments.tasks.compute_running_experiments",
+    "schedule": float(FLAGSITE_EXPERIMENT_COMPUTE_SECONDS),
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -32,7 +32,16 @@ from .checks import (
     is_number,
     is_string,
 )
-from .engine import ERROR, FLAG_NOT_FOUND, GENERAL, STATIC, Evaluation, Ruleset, compile_ruleset
+from .engine import (
+    ERROR,
+    FLAG_NOT_FOUND,
+    GENERAL,
+    STATIC,
+    Evaluation,
+    Ruleset,
+    compile_ruleset,
+    experiment_of,
+)
 from .engine.model import FlagFunction
 from .events import EventBuffer, EventSender
 from .polling import Poller
@@ -181,7 +190,7 @@ class Client(Reporting):
             if variant is not None and self._exposures is not None:
                 user = context.get("key")
                 if user is not None:
-                    self._exposures.expose(flag_key, variant, user)
+                    self._exposures.expose(flag_key, variant, user, experiment_of(result.rule_id))
             return value  # type: ignore[no-any-return]
         except Exception:
             self.evaluation_errors += 1
@@ -237,7 +246,7 @@ class Client(Reporting):
             if variant is not None and self._exposures is not None:
                 user = context.get("key")
                 if user is not None:
-                    self._exposures.expose(flag_key, variant, user)
+                    self._exposures.expose(flag_key, variant, user, experiment_of(result.rule_id))
             return result
         except Exception:
             self.evaluation_errors += 1
@@ -257,7 +266,9 @@ class Client(Reporting):
                 if user is not None:
                     for key, result in results.items():
                         if result.variant is not None:
-                            self._exposures.expose(key, result.variant, user)
+                            self._exposures.expose(
+                                key, result.variant, user, experiment_of(result.rule_id)
+                            )
             return results
         except Exception:
             self.evaluation_errors += 1

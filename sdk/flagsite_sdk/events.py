@@ -32,8 +32,9 @@ MAX_BATCH = 1000  # the server's limit per request
 MAX_BODY = 1_000_000  # stay under the server's 1 MiB limit
 _now = time.time
 
-# A queued exposure: (flag, variant, user key, epoch seconds). Anything else is an _Outgoing.
-Exposure = tuple[str, str, Any, float]
+# A queued exposure: (flag, variant, user key, epoch seconds, experiment key or ''). Anything else
+# is an _Outgoing.
+Exposure = tuple[str, str, Any, float, str]
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,8 @@ def rfc3339(epoch: float) -> str:
 
 
 def exposure_event(item: Exposure) -> dict[str, Any]:
-    flag, variant, user, at = item
-    return {
+    flag, variant, user, at, experiment = item
+    event = {
         "id": new_id(),
         "type": "exposure",
         "flag": flag,
@@ -75,6 +76,9 @@ def exposure_event(item: Exposure) -> dict[str, Any]:
         "user_key": user if isinstance(user, str) else json.dumps(user),
         "timestamp": rfc3339(at),
     }
+    if experiment:  # served by an experiment's rule: the unit is in that experiment
+        event["experiment"] = experiment
+    return event
 
 
 class EventBuffer:
@@ -105,9 +109,9 @@ class EventBuffer:
         self.dropped = 0
         self.deduplicated = 0
 
-    def expose(self, flag: str, variant: str, user: Any) -> None:
-        """Record that `user` was served `variant` of `flag`, unless that triple was recorded
-        recently (see the class docstring).
+    def expose(self, flag: str, variant: str, user: Any, experiment: str = "") -> None:
+        """Record that `user` was served `variant` of `flag` (by `experiment`'s rule, if
+        given), unless that triple was recorded recently (see the class docstring).
 
         On the evaluation path: the common case (seen recently) is one dict look-up and no
         lock; a new triple takes the lock for a few dict and deque operations.
@@ -132,7 +136,7 @@ class EventBuffer:
             queue = self._queue
             if len(queue) == self._capacity:
                 self.dropped += 1  # the deque drops the oldest item itself
-            queue.append((flag, variant, user, _now()))
+            queue.append((flag, variant, user, _now(), experiment))
             self.queued += 1
             if len(queue) == self._batch_size and self.on_batch_ready is not None:
                 self.on_batch_ready()

@@ -91,6 +91,33 @@ class Reporting:
             user_key=user_key,
         )
 
+    def track_score(
+        self,
+        *,
+        name: str,
+        value: float,
+        source: str = "heuristic",
+        request_id: str | None = None,
+        conversation_id: str | None = None,
+        user_key: str | None = None,
+        timestamp: float | None = None,
+        id: str | None = None,
+    ) -> str:
+        """A score from automated (or human) evaluation of a response: `name` (e.g.
+        `hallucination`, `safety_violation`, `relevance`), a numeric `value` (0/1 for a
+        judgement), `source` (`llm-judge`, `heuristic`, `human`). Returns the event id."""
+        return self._event(
+            "score",
+            id,
+            timestamp,
+            name=name,
+            value=value,
+            source=source,
+            request_id=request_id,
+            conversation_id=conversation_id,
+            user_key=user_key,
+        )
+
     def feedback(
         self,
         *,

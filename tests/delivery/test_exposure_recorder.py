@@ -15,6 +15,7 @@ from delivery.exposures import (
     exposure_unit_sink_set,
     exposures_flush,
     exposures_pending,
+    exposures_record,
 )
 from delivery.models import EvaluationCount
 from flags.models import Environment
@@ -111,20 +112,29 @@ def test_ofrep_single_and_bulk_are_counted(client: Any, demo: Any) -> None:
 
 
 @pytest.mark.django_db
-def test_a_registered_unit_sink_gets_each_units_first_exposure(client: Any, demo: Any) -> None:
+def test_a_registered_unit_sink_gets_each_units_first_exposure_in_an_experiment(
+    client: Any, demo: Any
+) -> None:
+    from delivery import exposures
+
     received: list[Any] = []
+    previous = exposures._unit_sink  # the experiments app's, restored below
     exposure_unit_sink_set(received.extend)
     try:
         env = Environment.objects.get(key="development")
-        exposure_record(env.id, "llm-model", "gpt-4o", "u1")
-        exposure_record(env.id, "llm-model", "gpt-4o", "u1")
-        exposure_record(env.id, "llm-model", "gpt-4o", "u2")
+        served = (("llm-model", "gpt-4o"),)
+        in_experiment = (("llm-model", "gpt-4o", "model-test"),)
+        exposures_record(env.id, served, "u1", in_experiment)
+        exposures_record(env.id, served, "u1", in_experiment)
+        exposures_record(env.id, served, "u2", in_experiment)
+        exposures_record(env.id, served, "u3")  # not served by an experiment: counted only
         exposure_record(env.id, "llm-model", "gpt-4o")  # no unit: counted only
         exposures_flush()
     finally:
-        exposure_unit_sink_set(None)
+        exposure_unit_sink_set(previous)
     assert sorted(r[3] for r in received) == ["u1", "u2"]
-    assert _counts() == {("llm-model", "gpt-4o"): 4}
+    assert {r[5] for r in received} == {"model-test"}
+    assert _counts() == {("llm-model", "gpt-4o"): 5}
 
 
 @pytest.mark.django_db

@@ -75,6 +75,8 @@ def test_the_doc_example_ruleset_is_valid() -> None:
         ({"variant": "on", "split": []}, "rules[0].serve", "either a variant or a split"),
         ({**_split(100, 0), "bucket_by": []}, "rules[0].serve.bucket_by", "bucket_by"),
         ({**_split(100, 0), "hash": {"mode": "sha1"}}, "rules[0].serve.hash", "unknown hash"),
+        ({**_split(100, 0), "salt": 5}, "rules[0].serve.salt", "salt must be a string"),
+        ({**_split(100, 0), "salt": ""}, "rules[0].serve.salt", "1-128 characters"),
     ],
 )
 def test_serve_problems_name_the_rule_and_field(serve: Any, path: str, words: str) -> None:

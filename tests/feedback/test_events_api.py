@@ -127,7 +127,7 @@ def test_a_partial_batch_stores_the_good_events_and_names_the_bad(
         {
             "index": 4,
             "id": "bad-type",
-            "errors": {"type": "must be one of exposure, llm_call, implicit"},
+            "errors": {"type": "must be one of exposure, llm_call, implicit, score"},
         },
     ]
     assert set(LlmCall.objects.values_list("event_id", flat=True)) == {"ok-1"}
@@ -167,7 +167,11 @@ def _now_iso(delta: timedelta) -> str:
         ({**exposure("x"), "id": 12}, "id", "must be a string"),
         ({**exposure("x"), "id": "x" * 129}, "id", "must be at most 128 characters"),
         ({"id": "x"}, "type", "is required"),
-        ({**exposure("x"), "type": 3}, "type", "must be one of exposure, llm_call, implicit"),
+        (
+            {**exposure("x"), "type": 3},
+            "type",
+            "must be one of exposure, llm_call, implicit, score",
+        ),
         ({**exposure("x"), "timestamp": "yesterday"}, "timestamp", "must be an RFC 3339 string"),
         ({**exposure("x"), "timestamp": 1700000000}, "timestamp", "must be an RFC 3339 string"),
         (

@@ -68,7 +68,7 @@ def test_client_counts_overflow_in_stats(
 
 
 def test_exposure_wire_format() -> None:
-    event = exposure_event(("llm-model", "gpt-4", "u1", 1_764_072_000.5))
+    event = exposure_event(("llm-model", "gpt-4", "u1", 1_764_072_000.5, ""))
     assert event["type"] == "exposure" and len(event["id"]) == 36
     assert event == {
         **event,
@@ -77,6 +77,9 @@ def test_exposure_wire_format() -> None:
         "user_key": "u1",
         "timestamp": "2025-11-25T12:00:00.500Z",
     }
+    assert "experiment" not in event
+    in_experiment = exposure_event(("llm-model", "gpt-4", "u1", 1_764_072_000.5, "model-test"))
+    assert in_experiment["experiment"] == "model-test"
 
 
 def test_exposures_and_events_arrive_in_batches_with_ids(

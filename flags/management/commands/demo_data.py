@@ -32,7 +32,11 @@ class Command(BaseCommand):
                 f"machine run it with DEBUG=true (make run does); for a throwaway lab pass {FORCE}."
             )
         info = demo_data_load()
+        from experiments.demo import demo_experiment_load
+
+        demo_experiment_load()
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(f"  login:       {info['username']} / {info['password']}")
         self.stdout.write(f"  server key:  {info['server_key']}  (development)")
         self.stdout.write(f"  client key:  {info['client_key']}  (development)")
+        self.stdout.write("  experiment:  /experiments/prompt-v2/ (running, results computed)")

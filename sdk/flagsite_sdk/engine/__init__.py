@@ -18,6 +18,7 @@ from .model import (
     DEFAULT,
     DISABLED,
     ERROR,
+    EXPERIMENT_RULE_PREFIX,
     FLAG_NOT_FOUND,
     GENERAL,
     SPLIT,
@@ -27,6 +28,7 @@ from .model import (
     Ruleset,
     RulesetError,
     ValidationError,
+    experiment_of,
 )
 from .validate import validate_flag, validate_ruleset, validate_segment
 
@@ -34,6 +36,7 @@ __all__ = [
     "DEFAULT",
     "DISABLED",
     "ERROR",
+    "EXPERIMENT_RULE_PREFIX",
     "FLAG_NOT_FOUND",
     "GENERAL",
     "SPLIT",
@@ -47,6 +50,7 @@ __all__ = [
     "compile_ruleset",
     "evaluate",
     "evaluate_all",
+    "experiment_of",
     "murmur3_32",
     "unleash_normalized",
     "validate_flag",

@@ -306,7 +306,10 @@ class FlagWriter:
         self.src.emit(indent, _TO_TEXT)
         table = self.src.const(tuple(self.src.ns[r] for r in results))
         if spec is None:
-            salt = self.src.const(self.salt + ".")
+            # An experiment's split has its own salt (docs/ruleset.md, "Rules").
+            own = serve.get("salt")
+            base = utf8_safe(own) if isinstance(own, str) and own else self.salt
+            salt = self.src.const(base + ".")
             self.src.emit(indent, f"_b = _h({salt} + _bv, 0, False) % {BUCKETS}")
             if len(results) == 2:
                 bound = self.src.const(weights[0])

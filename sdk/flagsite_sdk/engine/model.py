@@ -18,6 +18,16 @@ FLAG_NOT_FOUND = "FLAG_NOT_FOUND"
 GENERAL = "GENERAL"
 
 DEFAULT_RULE_ID = "default"
+# The rule an experiment adds to its flag is `experiment:<experiment key>` (docs/experiments.md):
+# an evaluation it served is an exposure *in* that experiment.
+EXPERIMENT_RULE_PREFIX = "experiment:"
+
+
+def experiment_of(rule_id: str | None) -> str:
+    """The experiment whose rule served an evaluation ('' when none did)."""
+    if rule_id is not None and rule_id.startswith(EXPERIMENT_RULE_PREFIX):
+        return rule_id[len(EXPERIMENT_RULE_PREFIX) :]
+    return ""
 
 
 class Evaluation(NamedTuple):

@@ -111,7 +111,7 @@ class _Evaluator:
         spec = serve.get("hash")
         if spec is None:
             # Variant i owns buckets [c_(i-1), c_i): the first whose upper bound is above.
-            b = bucket(salt, value)
+            b = bucket(serve.get("salt") or salt, value)
             cumulative = 0
             for entry, weight in zip(split, weights, strict=True):
                 cumulative += weight

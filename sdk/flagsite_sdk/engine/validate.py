@@ -346,6 +346,9 @@ class _FlagChecker:
             )
         check_bucket_by(self.errors, f"{path}.bucket_by", where, serve.get("bucket_by"))
         self._hash(f"{path}.hash", where, serve.get("hash"), for_split=True)
+        salt = serve.get("salt")
+        if salt is not None and (not isinstance(salt, str) or not 0 < len(salt) <= 128):
+            self.errors.add(f"{path}.salt", f"{where}: salt must be a string of 1-128 characters")
 
 
 def _prerequisite_keys(flag: Any) -> list[str]:

@@ -1,0 +1,310 @@
+"""Per-variant sufficient statistics of an experiment's metrics, by aggregate SQL (GROUP BY
+variant), on PostgreSQL and SQLite alike (docs/experiments.md, "Computation").
+
+- `assignments_refresh` materialises the experiment's units from exposures in one
+  `INSERT ... SELECT ... GROUP BY unit`: the first exposure fixes the variant, a unit seen in
+  more than one variant is marked `multiple` (counted, shown, excluded from the statistics).
+- One query per metric *family* (event source x level): the per-event values come from the
+  catalogue's Django expressions (the ORM writes the inner SELECT for either database), the
+  outer aggregation joins the assignments and sums per variant:
+  - request level: n, sum, sum of squares (and for ratios the x/y cross-products) over events;
+  - user level: per unit x (sum of values) and y (count or sum of denominators) first, then
+    n, sums, squares and cross-products over units (RatioMoments, delta method);
+  - retention: per unit 0/1 (a call 1..N days after the first exposure, mature units only);
+  - quantiles: one window query (ROW_NUMBER per variant) reading the values at the
+    nearest rank and at the order-statistic CI ranks.
+Events count from the unit's first exposure until the experiment stopped; memory does not grow
+with the number of events (Python sees one row per variant, or three per quantile).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from django.db import connection
+from django.db.models import Case, F, FloatField, QuerySet, Value, When
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast
+
+from feedback.models import Exposure, Feedback, FeedbackQuerySet, LlmCall, Score
+
+from . import stats
+from .metrics import Metric
+from .models import Assignment, Experiment
+
+MODELS: dict[str, Any] = {"llm_call": LlmCall, "feedback": Feedback, "score": Score}
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def epoch_sql(column: str) -> str:
+    """Seconds since 1970 of a datetime column, in this database's dialect."""
+    if connection.vendor == "postgresql":
+        return f"EXTRACT(EPOCH FROM {column})"
+    return f"((julianday({column}) - 2440587.5) * 86400.0)"
+
+
+def assignments_refresh(experiment: Experiment, *, until: datetime) -> None:
+    """Rebuild the experiment's Assignment rows from its exposures up to `until`."""
+    table = _q(Assignment._meta.db_table)
+    Assignment.objects.filter(experiment=experiment).delete()
+    exposures = (
+        Exposure.objects.filter(
+            environment_id=experiment.environment_id,
+            flag_key=experiment.flag.key,
+            experiment_key=experiment.key,
+            timestamp__lt=until,
+        )
+        .exclude(user_key="")
+        .values("user_key", "variant_key", "timestamp")
+    )
+    inner, params = exposures.query.sql_with_params()
+    # The first exposure's variant: MIN over the exposures at the first time (ties: by name).
+    first_ts = 'MIN(e."timestamp")'
+    sql = (
+        f"INSERT INTO {table} (experiment_id, unit, variant, first_at, first_epoch, multiple) "
+        f"SELECT %s, e.{_q('user_key')}, MIN(e.{_q('variant_key')}), {first_ts}, "
+        f"{epoch_sql(first_ts)}, "
+        f"CASE WHEN MIN(e.{_q('variant_key')}) <> MAX(e.{_q('variant_key')}) "
+        f"THEN %s ELSE %s END "
+        f"FROM ({inner}) e GROUP BY e.{_q('user_key')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [experiment.pk, True, False, *params])
+        if connection.vendor == "postgresql":
+            # Fresh rows: without statistics the planner nests loops over the joins below.
+            cursor.execute(f"ANALYZE {table}")
+
+
+def units_by_variant(experiment: Experiment) -> tuple[dict[str, int], int]:
+    """({variant: units counted}, units seen in several variants)."""
+    counts = {v: 0 for v in experiment.variants}
+    multiple = 0
+    rows = (
+        Assignment.objects.filter(experiment=experiment)
+        .values_list("variant", "multiple")
+        .order_by()
+    )
+    from django.db.models import Count
+
+    for variant, is_multiple, n in rows.annotate(n=Count("id")):
+        if is_multiple:
+            multiple += n
+        elif variant in counts:
+            counts[variant] = n
+    return counts, multiple
+
+
+# --- the per-event inner query --------------------------------------------------------------
+def _as_float(value: Any) -> Any:
+    return Cast(F(value) if isinstance(value, str) else value, FloatField())
+
+
+def _when(metric: Metric, expression: Any) -> Any:
+    if not metric.where:
+        return expression
+    return Case(When(metric.where, then=expression), default=None, output_field=FloatField())
+
+
+def _events(
+    source: str, experiment: Experiment, since: datetime, until: datetime, columns: dict[str, Any]
+) -> tuple[str, list[Any]]:
+    model = MODELS[source]
+    rows: QuerySet = model.objects.filter(
+        environment_id=experiment.environment_id, timestamp__gte=since, timestamp__lt=until
+    ).exclude(user_key="")
+    if model is Feedback:
+        rows = cast(FeedbackQuerySet, rows).current()  # a changed vote counts once
+    table = f"{_q(model._meta.db_table)}.{_q('timestamp')}"
+    rows = rows.values(
+        xu=F("user_key"), xts=F("timestamp"), xep=RawSQL(epoch_sql(table), []), **columns
+    )
+    sql, params = rows.query.sql_with_params()
+    return sql, list(params)
+
+
+_JOIN = (
+    "JOIN {assignment} a ON a.unit = e.xu "
+    "WHERE a.experiment_id = %s AND a.multiple = %s AND e.xts >= a.first_at"
+)
+
+
+def _join() -> str:
+    return _JOIN.format(assignment=_q(Assignment._meta.db_table))
+
+
+def _fetch(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
+def _f(value: Any) -> float:
+    return float(value or 0.0)
+
+
+# --- families -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Window:
+    experiment: Experiment
+    since: datetime
+    until: datetime
+
+
+def request_level(
+    window: Window, source: str, metrics: list[Metric]
+) -> dict[str, dict[str, stats.Moments | stats.RatioMoments]]:
+    """{metric key: {variant: Moments (means, proportions) or RatioMoments (ratios) over
+    events}} in one query."""
+    columns: dict[str, Any] = {}
+    select: list[str] = []
+    for i, m in enumerate(metrics):
+        columns[f"xv{i}"] = _when(m, _as_float(m.value))
+        v = f"e.xv{i}"
+        if m.kind == "ratio":
+            den = Value(1.0) if m.denominator is None else m.denominator
+            columns[f"xd{i}"] = _when(m, _as_float(den))
+            d = f"e.xd{i}"
+            select += [
+                f"SUM(CASE WHEN {v} IS NOT NULL THEN 1 ELSE 0 END)",
+                f"SUM({v})",
+                f"SUM({v} * {v})",
+                f"SUM({d})",
+                f"SUM({d} * {d})",
+                f"SUM({v} * {d})",
+            ]
+        else:
+            select += [f"SUM(CASE WHEN {v} IS NOT NULL THEN 1 ELSE 0 END)", f"SUM({v})"]
+            select.append(f"SUM({v} * {v})")
+    inner, params = _events(source, window.experiment, window.since, window.until, columns)
+    sql = f"SELECT a.variant, {', '.join(select)} FROM ({inner}) e {_join()} GROUP BY a.variant"
+    out: dict[str, dict[str, Any]] = {m.key: {} for m in metrics}
+    for row in _fetch(sql, [*params, window.experiment.pk, False]):
+        variant, values = row[0], row[1:]
+        at = 0
+        for m in metrics:
+            if m.kind == "ratio":
+                n, sx, sx2, sy, sy2, sxy = values[at : at + 6]
+                at += 6
+                out[m.key][variant] = stats.RatioMoments(
+                    n=int(n or 0),
+                    sum_x=_f(sx),
+                    sum_x2=_f(sx2),
+                    sum_y=_f(sy),
+                    sum_y2=_f(sy2),
+                    sum_xy=_f(sxy),
+                )
+            else:
+                n, s, s2 = values[at : at + 3]
+                at += 3
+                out[m.key][variant] = stats.Moments(n=int(n or 0), sum=_f(s), sum_sq=_f(s2))
+    return out
+
+
+def user_level(
+    window: Window, source: str, metrics: list[Metric]
+) -> dict[str, dict[str, stats.RatioMoments]]:
+    """{metric key: {variant: RatioMoments over units}}: per unit x = sum of values, y = events
+    counted (or sum of the metric's denominator), in one query."""
+    columns: dict[str, Any] = {}
+    per_unit: list[str] = []
+    outer: list[str] = []
+    for i, m in enumerate(metrics):
+        columns[f"xv{i}"] = _when(m, _as_float(m.value))
+        if m.denominator is not None:
+            columns[f"xd{i}"] = _when(m, _as_float(m.denominator))
+            y = f"COALESCE(SUM(e.xd{i}), 0)"
+        else:
+            y = f"SUM(CASE WHEN e.xv{i} IS NOT NULL THEN 1 ELSE 0 END)"
+        per_unit += [f"COALESCE(SUM(e.xv{i}), 0) AS x{i}", f"{y} AS y{i}"]
+        outer += [f"SUM(x{i})", f"SUM(x{i} * x{i})", f"SUM(y{i})", f"SUM(y{i} * y{i})"]
+        outer.append(f"SUM(x{i} * y{i})")
+    inner, params = _events(source, window.experiment, window.since, window.until, columns)
+    sql = (
+        f"SELECT variant, COUNT(*), {', '.join(outer)} FROM ("
+        f"SELECT a.variant AS variant, a.unit AS unit, {', '.join(per_unit)} "
+        f"FROM ({inner}) e {_join()} GROUP BY a.variant, a.unit) u GROUP BY variant"
+    )
+    out: dict[str, dict[str, stats.RatioMoments]] = {m.key: {} for m in metrics}
+    for row in _fetch(sql, [*params, window.experiment.pk, False]):
+        variant, n = row[0], int(row[1])
+        for i, m in enumerate(metrics):
+            sx, sx2, sy, sy2, sxy = row[2 + 5 * i : 7 + 5 * i]
+            out[m.key][variant] = stats.RatioMoments(
+                n=n, sum_x=_f(sx), sum_x2=_f(sx2), sum_y=_f(sy), sum_y2=_f(sy2), sum_xy=_f(sxy)
+            )
+    return out
+
+
+def retention(window: Window, metric: Metric) -> dict[str, stats.Moments]:
+    """{variant: Moments of 0/1 per unit}: a unit is retained when it makes an LLM call between
+    1 and N days after its first exposure; only units exposed at least N days before `until`
+    (mature) count, so a young experiment is not biased towards "not yet returned"."""
+    days = metric.retention_days or 7
+    until_epoch = window.until.timestamp()
+    inner, params = _events("llm_call", window.experiment, window.since, window.until, {})
+    returned = (
+        "CASE WHEN e.xep >= a.first_epoch + 86400 AND e.xep < a.first_epoch + %s THEN 1 ELSE 0 END"
+    )
+    sql = (
+        f"SELECT variant, COUNT(*), SUM(r) FROM ("
+        f"SELECT a.variant AS variant, a.unit AS unit, MAX({returned}) AS r "
+        f"FROM {_q(Assignment._meta.db_table)} a LEFT JOIN ({inner}) e ON e.xu = a.unit "
+        f"WHERE a.experiment_id = %s AND a.multiple = %s AND a.first_epoch <= %s "
+        f"GROUP BY a.variant, a.unit) u GROUP BY variant"
+    )
+    args = [days * 86400.0, *params, window.experiment.pk, False, until_epoch - days * 86400.0]
+    return {
+        variant: stats.Moments.proportion(int(r or 0), int(n))
+        for variant, n, r in _fetch(sql, args)
+    }
+
+
+def quantiles(
+    window: Window, metric: Metric, counts: dict[str, int], alpha: float
+) -> dict[str, stats.QuantileEstimate]:
+    """{variant: QuantileEstimate}: the nearest-rank quantile (rank ceil(q n), as
+    outcomes.py and PostgreSQL's percentile_disc) and the values at the order-statistic CI
+    ranks, read in one window query."""
+    q = float(metric.quantile or 0.5)
+    ranks: dict[str, tuple[int, int, int]] = {}
+    for variant, n in counts.items():
+        if n:
+            lo, hi = stats.quantile_rank_ci(n, q, alpha)
+            ranks[variant] = (lo, max(1, math.ceil(q * n)), hi)
+    if not ranks:
+        return {}
+    inner, params = _events(
+        metric.source,
+        window.experiment,
+        window.since,
+        window.until,
+        {"xv0": _when(metric, _as_float(metric.value))},
+    )
+    wanted = " OR ".join("(variant = %s AND rn IN (%s, %s, %s))" for _ in ranks)
+    wanted_params: list[Any] = []
+    for variant, r in ranks.items():
+        wanted_params += [variant, *r]
+    sql = (
+        f"SELECT variant, rn, v FROM (SELECT a.variant AS variant, e.xv0 AS v, "
+        f"ROW_NUMBER() OVER (PARTITION BY a.variant ORDER BY e.xv0) AS rn "
+        f"FROM ({inner}) e {_join()} AND e.xv0 IS NOT NULL) r WHERE {wanted}"
+    )
+    found: dict[tuple[str, int], float] = {}
+    for variant, rn, v in _fetch(sql, [*params, window.experiment.pk, False, *wanted_params]):
+        found[(variant, int(rn))] = float(v)
+    out: dict[str, stats.QuantileEstimate] = {}
+    for variant, (lo, k, hi) in ranks.items():
+        if (variant, k) in found:
+            out[variant] = stats.QuantileEstimate(
+                n=counts[variant],
+                value=found[(variant, k)],
+                lo=found.get((variant, lo), found[(variant, k)]),
+                hi=found.get((variant, hi), found[(variant, k)]),
+            )
+    return out

@@ -1,0 +1,68 @@
+"""Server-side evaluations of a flag under experiment record exposures through the one batched
+recorder: nothing written per request; at flush, one Exposure per unit and variant, for the
+units the experiment's rule served only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from delivery import exposures
+from delivery.exposures import exposure_unit_sink_set, exposures_flush
+from experiments.exposures import experiment_exposures_store
+from feedback.models import Exposure
+from tests.experiments.builders import running_experiment
+from tests.flags.test_api_support import (  # noqa: F401  (autouse fixture)
+    CLIENT,
+    _fresh_key_cache,
+    post_json,
+)
+
+
+@pytest.fixture(autouse=True)
+def _experiment_sink() -> Iterator[None]:
+    previous = exposures._unit_sink
+    exposure_unit_sink_set(experiment_exposures_store)
+    yield
+    exposure_unit_sink_set(previous)
+
+
+@pytest.mark.django_db
+def test_evaluate_and_ofrep_record_exposures_of_units_in_the_experiment(
+    client: Any, demo: Any
+) -> None:
+    # Given a running experiment on half of the default traffic
+    running_experiment(traffic_percentage=50)
+    served: dict[str, tuple[str, str]] = {}
+    # When 40 users are evaluated twice (evaluate, then OFREP)
+    with CaptureQueriesContext(connection) as during:
+        for i in range(40):
+            user = f"user-{i}"
+            body = {"context": {"key": user}, "flags": ["llm-model"]}
+            item = post_json(client, "/api/v1/evaluate", body, **CLIENT).json()["flags"]
+            served[user] = (item["llm-model"]["variant"], item["llm-model"].get("reason"))
+            post_json(
+                client,
+                "/ofrep/v1/evaluate/flags/llm-model",
+                {"context": {"targetingKey": user}},
+                **CLIENT,
+            )
+    # Then no request wrote an exposure
+    assert not any("feedback_exposure" in q["sql"] for q in during.captured_queries)
+    assert not Exposure.objects.exists()
+    # And after a flush each unit in the experiment has one exposure, with its variant
+    exposures_flush()
+    stored = {e.user_key: e for e in Exposure.objects.filter(experiment_key="model-test")}
+    in_experiment = {u for u, (_, reason) in served.items() if reason == "SPLIT"}
+    assert stored.keys() == in_experiment
+    assert 5 < len(in_experiment) < 35
+    assert all(stored[u].variant_key == served[u][0] for u in stored)
+    # A second flush of the same units stores nothing new
+    for user in list(stored)[:5]:
+        post_json(client, "/api/v1/evaluate", {"context": {"key": user}}, **CLIENT)
+    exposures_flush()
+    assert Exposure.objects.filter(experiment_key="model-test").count() == len(stored)
