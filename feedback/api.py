@@ -18,6 +18,7 @@ from delivery.schema_docs import ERROR
 from flagsite.jsonbody import BodyTooLarge, JsonInputError, JsonTooDeep, json_parse, request_body
 
 from .ingest import MAX_EVENTS, MAX_EVENTS_BYTES, MAX_FEEDBACK_BYTES, events_ingest, feedback_ingest
+from .schema_docs import EVENTS_REQUEST
 from .validation import Invalid
 
 PayloadTooLarge = BodyTooLarge
@@ -38,10 +39,6 @@ def json_body(request: Request, *, max_bytes: int) -> Any:
         raise _invalid("body", "must be valid JSON (UTF-8)") from None
 
 
-_EVENTS_REQUEST = inline_serializer(
-    "EventsBatch",
-    {"events": serializers.ListField(child=serializers.DictField(), min_length=1)},
-)
 _EVENTS_RESULT = inline_serializer(
     "EventsResult",
     {
@@ -84,7 +81,7 @@ class EventsApi(APIView):
 
     @extend_schema(
         summary="Ingest a batch of telemetry events (docs/events.md)",
-        request=_EVENTS_REQUEST,
+        request=EVENTS_REQUEST,
         responses={
             200: _EVENTS_RESULT,
             400: OpenApiResponse(description="Every event was rejected, or the body is invalid."),

@@ -68,7 +68,8 @@ def rows_insert(model: type[models.Model], rows: list[Any]) -> int:
     return counter.count
 
 
-def _price_llm_calls(rows: list[LlmCall]) -> None:
+def llm_calls_price(rows: list[LlmCall]) -> None:
+    """Set each unsaved call's cost_usd from the price in force at its timestamp."""
     book = price_book_load(row.model for row in rows)
     for row in rows:
         row.cost_usd = book.cost(
@@ -119,7 +120,7 @@ def events_ingest(
             model(environment_id=environment_id, received_at=now, **fields)
         )
     if LlmCall in by_model:
-        _price_llm_calls(by_model[LlmCall])
+        llm_calls_price(by_model[LlmCall])
     # One lock order for every request (tables by name, rows by id): concurrent batches that
     # share ids then wait for each other instead of deadlocking.
     batches = sorted(by_model.items(), key=lambda item: item[0].__name__)

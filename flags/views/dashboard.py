@@ -1,4 +1,5 @@
-"""The dashboard: every flag with a switch per environment, search, filters, recent activity."""
+"""The dashboard: every flag with a switch per environment, search, filters, the newest open
+alerts (from `alerts`) and recent activity."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from alerts.context import open_alerts_newest
 from feedback.usage import flags_last_evaluated
 from flags.forms import SearchForm
 from flags.models import AuditEvent, Environment, Flag, FlagConfig, Lifecycle
@@ -20,7 +22,6 @@ from flags.policy import access_for
 from ._common import page
 
 STALE_AFTER = timedelta(days=30)
-ROLLBACK_ACTIONS = ("flag.rolled_back", "segment.rolled_back")
 
 
 def served_variants(config: FlagConfig) -> set[str]:
@@ -179,9 +180,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         # The header's count follows the filters: "2 of 6 flags match" / "6 flags".
         "filtered": any(request.GET.get(name) for name in ("q", "status", "tag")),
         "total": Flag.objects.exclude(lifecycle=Lifecycle.ARCHIVED).count(),
-        "alerts": AuditEvent.objects.filter(action__in=ROLLBACK_ACTIONS).select_related(
-            "actor", "environment"
-        )[:5],
+        "alerts": open_alerts_newest(limit=5),
         "recent": AuditEvent.objects.select_related("actor", "environment")[:8],
     }
     return page(request, "flags/dashboard.html", context, partial="flags/_flag_table.html")

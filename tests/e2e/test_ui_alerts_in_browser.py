@@ -42,8 +42,13 @@ def test_it_acknowledges_and_resolves_with_the_badge_following(page: Any, site: 
     Alert.objects.filter(pk=srm.pk).update(status="resolved")
     login(page, site, "editor", DEMO_PASSWORD)
     badge = page.locator("#alerts-badge")
-    # Given two open alerts, the badge on every page says 2
+    # Given two open alerts, the badge on every page says 2 and the dashboard lists them
     expect(badge).to_contain_text("2")
+    page.goto(site + "/")
+    box = page.locator("section[aria-labelledby=alerts-title]")
+    expect(box.locator(".feed-item")).to_have_count(2)
+    expect(box.locator(".feed-item").first).to_contain_text("Critical")
+    expect(box.locator(".feed-item").first).to_contain_text("Rollout of llm-model rolled back")
     page.click("nav >> text=Alerts")
     page.wait_for_url("**/alerts/")
     page.evaluate("window.__noReload = true")

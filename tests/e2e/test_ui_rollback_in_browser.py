@@ -40,7 +40,10 @@ def test_it_rolls_back_a_version(page: Any, site: str) -> None:  # noqa: F811
     result = evaluate_api(site, "llm-model", {"key": "zed"})
     assert (result["reason"], result["value"]) == ("DISABLED", "gpt-4")
     assert AuditEvent.objects.filter(action="flag.rolled_back").count() == 1
+    # A rollback a person made is a change (Recent changes), not an alert
     page.goto(site + "/")
+    rollback = AuditEvent.objects.get(action="flag.rolled_back")
     expect(
-        page.locator("#alerts-title + *, section[aria-labelledby=alerts-title]")
-    ).to_contain_text("back to the start")
+        page.locator(f"section[aria-labelledby=recent-title] a[href='/audit/{rollback.id}/']")
+    ).to_be_visible()
+    expect(page.locator("section[aria-labelledby=alerts-title]")).to_contain_text("No open alerts")

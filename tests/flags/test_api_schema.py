@@ -99,3 +99,28 @@ def test_the_schema_generates_without_warnings(tmp_path: Any) -> None:
     text = out.read_text()
     for path in ("/api/v1/evaluate", "/api/v1/events", "/api/v1/feedback", "/ofrep/v1/"):
         assert path in text
+
+
+@pytest.mark.django_db
+def test_events_schema_describes_each_event_type(client: Any) -> None:
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    components = schema["components"]["schemas"]
+    body = schema["paths"]["/api/v1/events"]["post"]["requestBody"]["content"]["application/json"]
+    batch = components[body["schema"]["$ref"].rsplit("/", 1)[1]]
+    event = components[batch["properties"]["events"]["items"]["$ref"].rsplit("/", 1)[1]]
+    mapping = event["discriminator"]["mapping"]
+    assert event["discriminator"]["propertyName"] == "type"
+    assert set(mapping) == {"exposure", "llm_call", "implicit"}
+
+    def fields(kind: str) -> dict[str, Any]:
+        component = components[mapping[kind].rsplit("/", 1)[1]]
+        return {"required": set(component["required"]), **component["properties"]}
+
+    llm = fields("llm_call")
+    assert {"id", "type", "model"} <= llm["required"]
+    assert llm["cached_input_tokens"]["type"] == "integer"
+    assert llm["cached_input_tokens"]["minimum"] == 0
+    assert llm["prompt_hash"]["pattern"] == "^[A-Za-z0-9_.:+/=-]{1,128}$"
+    assert llm["flags"]["type"] == "object"
+    assert {"flag", "variant", "user_key"} <= fields("exposure")["required"]
+    assert {"conversation_id", "signal"} <= fields("implicit")["required"]

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from flags.changes import Actor, flag_config_update
-from flags.models import Flag, FlagConfig
+from flags.models import AuditEvent, Flag, FlagConfig
 from tests.flags.builders import bool_flag
 from tests.flags.ui_support import HTMX, client_for, setup_flag
 
@@ -105,7 +107,7 @@ def test_a_flag_serving_two_variants_is_not_stale(admin_user: Any) -> None:
     assert "badge-stale" not in client_for(admin_user).get("/").content.decode()
 
 
-def test_it_shows_recent_changes_and_rollbacks_as_alerts(admin_user: Any) -> None:
+def test_it_shows_a_rollback_in_recent_changes_not_as_an_alert(admin_user: Any) -> None:
     from flags.changes import version_restore
     from flags.models import Version
 
@@ -114,6 +116,46 @@ def test_it_shows_recent_changes_and_rollbacks_as_alerts(admin_user: Any) -> Non
     v1 = Version.objects.get(flag=flag, environment=dev, number=1)
     version_restore(version=v1, actor=Actor(label="t"), comment="error rate up")
     html = client_for(admin_user).get("/").content.decode()
-    assert "Recent changes" in html
+    recent = html.split('id="recent-title"')[1].split("</section>")[0]
+    rollback = AuditEvent.objects.get(action="flag.rolled_back")
+    assert f'href="{reverse("audit_detail", args=[rollback.id])}"' in recent
     alerts = html.split('id="alerts-title"')[1].split("</section>")[0]
-    assert "error rate up" in alerts
+    assert "No open alerts" in alerts
+
+
+def _alerts_box(html: str) -> str:
+    return html.split('id="alerts-title"')[1].split("</section>")[0]
+
+
+def test_it_lists_the_newest_open_alerts_with_severity_and_links(admin_user: Any) -> None:
+    from alerts.api import raise_alert
+    from alerts.models import Alert
+
+    # Given seven open alerts, one acknowledged and one resolved
+    raised = [
+        raise_alert(
+            source="budget",
+            dedupe_key=f"budget:{i}",
+            severity="critical" if i == 6 else "warning",
+            title=f"Budget number {i} at 80 %",
+            link="/costs/budgets/" if i == 6 else "",
+        )
+        for i in range(7)
+    ]
+    acked = raise_alert(source="anomaly", dedupe_key="a", severity="info", title="Acked spike")
+    done = raise_alert(source="rollout", dedupe_key="r", severity="info", title="Old rollback")
+    Alert.objects.filter(pk=acked.pk).update(status="acknowledged")
+    Alert.objects.filter(pk=done.pk).update(status="resolved")
+    Alert.objects.filter(pk=raised[0].pk).update(created_at=timezone.now() - timedelta(days=2))
+
+    box = _alerts_box(client_for(admin_user).get("/").content.decode())
+
+    # Then the five newest open ones show, newest first, each with its severity and links
+    shown = re.findall(r'data-alert="(\d+)"', box)
+    assert shown == [str(a.pk) for a in reversed(raised[2:])]
+    newest = raised[6]
+    assert f'href="/alerts/{newest.pk}/"' in box and "Budget number 6 at 80 %" in box
+    assert 'class="badge sev sev-critical">Critical<' in box
+    assert 'href="/costs/budgets/">What fired<' in box
+    assert "Acked spike" not in box and "Old rollback" not in box
+    assert 'href="/alerts/"' in box

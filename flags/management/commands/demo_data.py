@@ -4,13 +4,15 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from flags.demo import DEMO_PASSWORD, demo_data_load
+from flags.demo_telemetry import demo_telemetry_load
 
 FORCE = "--i-know-this-is-not-production"
 
 
 class Command(BaseCommand):
     help = (
-        "Load the demo environments, flags, segments, users and development keys (idempotent). "
+        "Load the demo environments, flags, segments, users, development keys and 30 days of LLM "
+        "call telemetry and feedback (idempotent). "
         f"Only with DEBUG on, or with {FORCE}: it creates the superuser admin with a published "
         "password and API keys anyone can read in the docs."
     )
@@ -35,8 +37,14 @@ class Command(BaseCommand):
         from experiments.demo import demo_experiment_load
 
         demo_experiment_load()
+        added = demo_telemetry_load()
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(f"  login:       {info['username']} / {info['password']}")
         self.stdout.write(f"  server key:  {info['server_key']}  (development)")
         self.stdout.write(f"  client key:  {info['client_key']}  (development)")
         self.stdout.write("  experiment:  /experiments/prompt-v2/ (running, results computed)")
+        if added["llm_calls"]:
+            self.stdout.write(
+                f"  telemetry:   {added['llm_calls']} LLM calls and {added['feedback']} feedback "
+                "rows over the last 30 days (development, production)"
+            )
