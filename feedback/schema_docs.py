@@ -10,7 +10,7 @@ from __future__ import annotations
 from drf_spectacular.utils import PolymorphicProxySerializer, inline_serializer
 from rest_framework import serializers
 
-from .validation import MAX_FLAGS, MAX_TOKENS, SIGNALS
+from .validation import MAX_FLAGS, MAX_TOKENS, SCORE_SOURCES, SIGNALS
 
 
 def _type(value: str) -> serializers.ChoiceField:
@@ -88,12 +88,25 @@ class ImplicitEventSerializer(_EventBase):
     value = serializers.FloatField(min_value=0, required=False, help_text="Default 1.")
 
 
+class ScoreEventSerializer(_EventBase):
+    type = _type("score")
+    name = serializers.CharField(
+        max_length=64, help_text="What was judged, e.g. hallucination, safety_violation, relevance."
+    )
+    value = serializers.FloatField(min_value=0, help_text="The score; 0 or 1 for a judgement.")
+    source = serializers.ChoiceField(choices=list(SCORE_SOURCES))
+    request_id = serializers.CharField(max_length=128, required=False, allow_blank=True)
+    conversation_id = serializers.CharField(max_length=128, required=False, allow_blank=True)
+    user_key = serializers.CharField(max_length=256, required=False, allow_blank=True)
+
+
 EVENT = PolymorphicProxySerializer(
     component_name="Event",
     serializers={
         "exposure": ExposureEventSerializer,
         "llm_call": LlmCallEventSerializer,
         "implicit": ImplicitEventSerializer,
+        "score": ScoreEventSerializer,
     },
     resource_type_field_name="type",
     many=True,

@@ -110,7 +110,7 @@ def test_events_schema_describes_each_event_type(client: Any) -> None:
     event = components[batch["properties"]["events"]["items"]["$ref"].rsplit("/", 1)[1]]
     mapping = event["discriminator"]["mapping"]
     assert event["discriminator"]["propertyName"] == "type"
-    assert set(mapping) == {"exposure", "llm_call", "implicit"}
+    assert set(mapping) == {"exposure", "llm_call", "implicit", "score"}
 
     def fields(kind: str) -> dict[str, Any]:
         component = components[mapping[kind].rsplit("/", 1)[1]]
@@ -124,3 +124,9 @@ def test_events_schema_describes_each_event_type(client: Any) -> None:
     assert llm["flags"]["type"] == "object"
     assert {"flag", "variant", "user_key"} <= fields("exposure")["required"]
     assert {"conversation_id", "signal"} <= fields("implicit")["required"]
+    score = fields("score")
+    assert {"name", "value", "source"} <= score["required"]
+    source = score["source"]
+    if "$ref" in source:  # drf-spectacular names enums as their own components
+        source = components[source["$ref"].rsplit("/", 1)[1]]
+    assert set(source["enum"]) == {"llm-judge", "heuristic", "human"}
