@@ -94,7 +94,7 @@ class ScoreEventSerializer(_EventBase):
         max_length=64, help_text="What was judged, e.g. hallucination, safety_violation, relevance."
     )
     value = serializers.FloatField(min_value=0, help_text="The score; 0 or 1 for a judgement.")
-    source = serializers.ChoiceField(choices=list(SCORE_SOURCES))
+    source = serializers.ChoiceField(choices=list(SCORE_SOURCES))  # type: ignore[assignment]  # a field, popped by the metaclass
     request_id = serializers.CharField(max_length=128, required=False, allow_blank=True)
     conversation_id = serializers.CharField(max_length=128, required=False, allow_blank=True)
     user_key = serializers.CharField(max_length=256, required=False, allow_blank=True)
