@@ -374,3 +374,62 @@ def daily_units(environment_id: int, flag_key: str, since: datetime, until: date
         .count()
     )
     return units / days
+
+
+def cuped_eligible(metric: Metric) -> bool:
+    """User-level means and proportions (one value per unit: its mean over its events)."""
+    return (
+        metric.unit == "user"
+        and metric.kind in ("mean", "proportion")
+        and metric.denominator is None
+        and not metric.retention_days
+    )
+
+
+def cuped(
+    window: Window, source: str, metrics: list[Metric], pre_since: datetime
+) -> dict[str, dict[str, stats.CupedMoments]]:
+    """{metric key: {variant: CupedMoments}} in one query: per unit y = its mean of the metric
+    over its in-experiment events (units without such events are not in the metric), x = its
+    mean of the same metric over the pre-period [pre_since, window.since) (0 without
+    pre-period events, docs "CUPED"); then n, sums, squares and the cross-product per variant."""
+    columns: dict[str, Any] = {}
+    per_unit: list[str] = []
+    pre_unit: list[str] = []
+    outer: list[str] = []
+    for i, m in enumerate(metrics):
+        columns[f"xv{i}"] = _when(m, _as_float(m.value))
+        mean = f"SUM(e.xv{i}) / NULLIF(SUM(CASE WHEN e.xv{i} IS NOT NULL THEN 1.0 ELSE 0.0 END), 0)"
+        per_unit.append(f"{mean} AS y{i}")
+        pre_unit.append(f"{mean} AS x{i}")
+        y, x = f"u.y{i}", f"(CASE WHEN u.y{i} IS NOT NULL THEN COALESCE(p.x{i}, 0) END)"
+        outer += [
+            f"SUM(CASE WHEN {y} IS NOT NULL THEN 1 ELSE 0 END)",
+            f"SUM({y})",
+            f"SUM({y} * {y})",
+            f"SUM({x})",
+            f"SUM({x} * {x})",
+            f"SUM({x} * {y})",
+        ]
+    inner, params = _events(source, window.experiment, window.since, window.until, columns)
+    pre, pre_params = _events(source, window.experiment, pre_since, window.since, columns)
+    sql = (
+        f"SELECT u.variant, {', '.join(outer)} FROM ("
+        f"SELECT a.variant AS variant, a.unit AS unit, {', '.join(per_unit)} "
+        f"FROM ({inner}) e {_join()} GROUP BY a.variant, a.unit) u "
+        f"LEFT JOIN (SELECT e.xu AS unit, {', '.join(pre_unit)} FROM ({pre}) e GROUP BY e.xu) p "
+        f"ON p.unit = u.unit GROUP BY u.variant"
+    )
+    out: dict[str, dict[str, stats.CupedMoments]] = {m.key: {} for m in metrics}
+    for row in _fetch(sql, [*params, window.experiment.pk, False, *pre_params]):
+        for i, m in enumerate(metrics):
+            n, sy, sy2, sx, sx2, sxy = row[1 + 6 * i : 7 + 6 * i]
+            out[m.key][row[0]] = stats.CupedMoments(
+                n=int(n or 0),
+                sum_y=_f(sy),
+                sum_y2=_f(sy2),
+                sum_x=_f(sx),
+                sum_x2=_f(sx2),
+                sum_xy=_f(sxy),
+            )
+    return out
