@@ -142,13 +142,15 @@ def bench_data_load(experiment: Any, *, events: int, seed: int = 1) -> Truth:
                 "safety_violation",
                 "flags",
                 "cost_usd",
+                "cached_input_tokens",
+                "prompt_hash",
             ],
             [
                 f"{env}\tb-{key}-c{i}\t{call_ts[i]}\t{call_ts[i]}\tb-r{i}\t"
                 f"b-s{call_unit[i]}-{i % 4}\tb-u{call_unit[i]}\t\t\tgpt-4o\t{prompt[i]}\t"
                 f"{completion[i]}\t{latency[i] * 0.3:.3f}\t{latency[i]}\t"
                 f"{'t' if error[i] else 'f'}\t\t{'t' if hallucination[i] else 'f'}\tf\t"
-                f'{{"{flag}": "{variants[unit_variant[call_unit[i]]]}"}}\t{cost[i]:.10f}\n'
+                f'{{"{flag}": "{variants[unit_variant[call_unit[i]]]}"}}\t{cost[i]:.10f}\t0\t\n'
                 for i in range(calls)
             ],
         )
