@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from statistics import NormalDist
 from typing import Any
 
@@ -63,9 +63,40 @@ def _moments(window: sufficient.Window, metrics: list[Metric]) -> dict[str, dict
     return by_metric
 
 
+def _cuped_moments(
+    window: sufficient.Window, metrics: list[Metric]
+) -> dict[str, dict[str, stats.CupedMoments]]:
+    """CUPED moments of the user-level means and proportions, one query per source, with the
+    pre-period `FLAGSITE_CUPED_PRE_PERIOD_DAYS` before the start ({} when 0: CUPED off)."""
+    days = int(settings.FLAGSITE_CUPED_PRE_PERIOD_DAYS)
+    if days <= 0:
+        return {}
+    by_source: dict[str, list[Metric]] = {}
+    for m in metrics:
+        if sufficient.cuped_eligible(m):
+            by_source.setdefault(m.source, []).append(m)
+    out: dict[str, dict[str, stats.CupedMoments]] = {}
+    pre_since = window.since - timedelta(days=days)
+    for source, chosen in by_source.items():
+        out.update(sufficient.cuped(window, source, chosen, pre_since))
+    return out
+
+
+def _cuped_usable(control: stats.CupedMoments | None, treatment: stats.CupedMoments | None) -> bool:
+    """Where data allows: both arms with two units and some unit with pre-period data."""
+    return (
+        control is not None
+        and treatment is not None
+        and min(control.n, treatment.n) >= 2
+        and (control.sum_x2 + treatment.sum_x2) > 0
+    )
+
+
 def _compare(
     metric: Metric, control: Any, treatment: Any, *, alpha: float, tuning: float | None
 ) -> stats.Comparison:
+    if isinstance(control, stats.CupedMoments):
+        return stats.compare_cuped(control, treatment, alpha, sequential_tuning=tuning)
     if isinstance(control, stats.QuantileEstimate):
         return stats.compare_quantile(control, treatment, alpha, sequential_tuning=tuning)
     if isinstance(control, stats.RatioMoments):
@@ -118,6 +149,7 @@ def results_compute(experiment: Experiment, *, until: datetime) -> dict[str, Any
     metrics = [metric_get(k) for k in experiment.metric_keys]
     window = sufficient.Window(experiment=experiment, since=since, until=until)
     moments = _moments(window, metrics)
+    cuped = _cuped_moments(window, metrics)
     tuning = stats.DEFAULT_SEQUENTIAL_TUNING if experiment.sequential else None
     z = NormalDist().inv_cdf(1 - experiment.alpha / 2)
     rows: list[dict[str, Any]] = []
@@ -129,9 +161,12 @@ def results_compute(experiment: Experiment, *, until: datetime) -> dict[str, Any
         proportion = metric.kind == "proportion"
         values = {v: _value(per_variant.get(v), proportion=proportion, z=z) for v in variants}
         comparisons = {}
-        control = per_variant.get(experiment.control) or _empty(metric)
+        raw_control = per_variant.get(experiment.control) or _empty(metric)
+        pre = cuped.get(metric.key, {})
         for t in experiment.treatments:
-            treatment = per_variant.get(t) or _empty(metric)
+            control, treatment = raw_control, per_variant.get(t) or _empty(metric)
+            if _cuped_usable(pre.get(experiment.control), pre.get(t)):
+                control, treatment = pre[experiment.control], pre[t]  # CUPED where data allows
             if control is None or treatment is None:
                 continue
             try:
@@ -154,6 +189,9 @@ def results_compute(experiment: Experiment, *, until: datetime) -> dict[str, Any
                 "role": _role(experiment, metric.key),
                 "values": values,
                 "comparisons": comparisons,
+                "cuped_pre_period_days": settings.FLAGSITE_CUPED_PRE_PERIOD_DAYS
+                if any("cuped" in str(c.get("method", "")) for c in comparisons.values())
+                else None,
             }
         )
     _correct(rows, experiment.correction, experiment.alpha)

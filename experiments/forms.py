@@ -39,10 +39,32 @@ class ExperimentForm(forms.Form):
     sequential = forms.BooleanField(
         required=False, initial=True, help_text="Always-valid results under continuous peeking."
     )
-    target_units_per_variant = forms.IntegerField(min_value=10, initial=1000)
+    # The power calculator's inputs (filled in below the form by htmx; not stored).
+    alpha = forms.FloatField(
+        min_value=0.0001,
+        max_value=0.5,
+        initial=0.05,
+        required=False,
+        label="Power calculator: alpha",
+    )
+    power = forms.FloatField(
+        min_value=0.5, max_value=0.9999, initial=0.8, required=False, label="Power"
+    )
+    mde_percent = forms.FloatField(
+        min_value=0.01,
+        initial=5,
+        required=False,
+        label="Minimum detectable effect (%)",
+        help_text="Relative change of the primary metric's mean to detect.",
+    )
+    target_units_per_variant = forms.IntegerField(
+        min_value=10, initial=1000, help_text="Filled in by the power calculator."
+    )
 
     def cleaned_for_create(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
+        for calculator_only in ("alpha", "power", "mde_percent"):
+            data.pop(calculator_only, None)
         data["treatments"] = [t.strip() for t in data["treatments"].split(",") if t.strip()]
         data["secondary_metrics"] = [
             m for m in data["secondary_metrics"] if m != data["primary_metric"]

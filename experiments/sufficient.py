@@ -112,11 +112,18 @@ def _when(metric: Metric, expression: Any) -> Any:
 
 
 def _events(
-    source: str, experiment: Experiment, since: datetime, until: datetime, columns: dict[str, Any]
+    source: str,
+    experiment: Experiment | int,
+    since: datetime,
+    until: datetime,
+    columns: dict[str, Any],
 ) -> tuple[str, list[Any]]:
+    """The per-event inner SELECT of `source` in the experiment's (or this environment id's)
+    environment between `since` and `until`."""
     model = MODELS[source]
+    env_id = experiment if isinstance(experiment, int) else experiment.environment_id
     rows: QuerySet = model.objects.filter(
-        environment_id=experiment.environment_id, timestamp__gte=since, timestamp__lt=until
+        environment_id=env_id, timestamp__gte=since, timestamp__lt=until
     ).exclude(user_key="")
     if model is Feedback:
         rows = cast(FeedbackQuerySet, rows).current()  # a changed vote counts once
@@ -306,5 +313,123 @@ def quantiles(
                 value=found[(variant, k)],
                 lo=found.get((variant, lo), found[(variant, k)]),
                 hi=found.get((variant, hi), found[(variant, k)]),
+            )
+    return out
+
+
+def baseline(
+    environment_id: int, metric: Metric, since: datetime, until: datetime
+) -> stats.Moments | stats.RatioMoments:
+    """The metric's sufficient statistics over every event of the environment in the window,
+    without experiment (the power calculator's observed variance): Moments over events for
+    request-level means and proportions, RatioMoments over events for request-level ratios and
+    over units (x = sum of values, y = events or denominators per unit) for user-level metrics.
+    Quantile and retention metrics have no such moments (ValueError)."""
+    if metric.kind == "quantile" or metric.retention_days:
+        raise ValueError(f"{metric.name} has no mean and variance to plan with")
+    columns: dict[str, Any] = {"xv0": _when(metric, _as_float(metric.value))}
+    den = metric.denominator
+    if metric.kind == "ratio" or metric.unit == "user":
+        columns["xd0"] = _when(metric, _as_float(Value(1.0) if den is None else den))
+    inner, params = _events(metric.source, environment_id, since, until, columns)
+    if metric.unit == "user":
+        sql = (
+            "SELECT COUNT(*), SUM(x), SUM(x * x), SUM(y), SUM(y * y), SUM(x * y) FROM ("
+            "SELECT e.xu AS unit, COALESCE(SUM(e.xv0), 0) AS x, COALESCE(SUM(e.xd0), 0) AS y "
+            f"FROM ({inner}) e GROUP BY e.xu) u WHERE y > 0"
+        )
+    elif metric.kind == "ratio":
+        sql = (
+            "SELECT SUM(CASE WHEN e.xv0 IS NOT NULL THEN 1 ELSE 0 END), SUM(e.xv0), "
+            "SUM(e.xv0 * e.xv0), SUM(e.xd0), SUM(e.xd0 * e.xd0), SUM(e.xv0 * e.xd0) "
+            f"FROM ({inner}) e"
+        )
+    else:
+        sql = (
+            "SELECT SUM(CASE WHEN e.xv0 IS NOT NULL THEN 1 ELSE 0 END), SUM(e.xv0), "
+            f"SUM(e.xv0 * e.xv0) FROM ({inner}) e"
+        )
+    row = _fetch(sql, params)[0]
+    if len(row) == 3:
+        return stats.Moments(n=int(row[0] or 0), sum=_f(row[1]), sum_sq=_f(row[2]))
+    n, sx, sx2, sy, sy2, sxy = row
+    return stats.RatioMoments(
+        n=int(n or 0), sum_x=_f(sx), sum_x2=_f(sx2), sum_y=_f(sy), sum_y2=_f(sy2), sum_xy=_f(sxy)
+    )
+
+
+def daily_units(environment_id: int, flag_key: str, since: datetime, until: datetime) -> float:
+    """Distinct units exposed to the flag in the environment per day over the window."""
+    days = max((until - since).total_seconds() / 86400.0, 1e-9)
+    units = (
+        Exposure.objects.filter(
+            environment_id=environment_id,
+            flag_key=flag_key,
+            timestamp__gte=since,
+            timestamp__lt=until,
+        )
+        .exclude(user_key="")
+        .values("user_key")
+        .distinct()
+        .count()
+    )
+    return units / days
+
+
+def cuped_eligible(metric: Metric) -> bool:
+    """User-level means and proportions (one value per unit: its mean over its events)."""
+    return (
+        metric.unit == "user"
+        and metric.kind in ("mean", "proportion")
+        and metric.denominator is None
+        and not metric.retention_days
+    )
+
+
+def cuped(
+    window: Window, source: str, metrics: list[Metric], pre_since: datetime
+) -> dict[str, dict[str, stats.CupedMoments]]:
+    """{metric key: {variant: CupedMoments}} in one query: per unit y = its mean of the metric
+    over its in-experiment events (units without such events are not in the metric), x = its
+    mean of the same metric over the pre-period [pre_since, window.since) (0 without
+    pre-period events, docs "CUPED"); then n, sums, squares and the cross-product per variant."""
+    columns: dict[str, Any] = {}
+    per_unit: list[str] = []
+    pre_unit: list[str] = []
+    outer: list[str] = []
+    for i, m in enumerate(metrics):
+        columns[f"xv{i}"] = _when(m, _as_float(m.value))
+        mean = f"SUM(e.xv{i}) / NULLIF(SUM(CASE WHEN e.xv{i} IS NOT NULL THEN 1.0 ELSE 0.0 END), 0)"
+        per_unit.append(f"{mean} AS y{i}")
+        pre_unit.append(f"{mean} AS x{i}")
+        y, x = f"u.y{i}", f"(CASE WHEN u.y{i} IS NOT NULL THEN COALESCE(p.x{i}, 0) END)"
+        outer += [
+            f"SUM(CASE WHEN {y} IS NOT NULL THEN 1 ELSE 0 END)",
+            f"SUM({y})",
+            f"SUM({y} * {y})",
+            f"SUM({x})",
+            f"SUM({x} * {x})",
+            f"SUM({x} * {y})",
+        ]
+    inner, params = _events(source, window.experiment, window.since, window.until, columns)
+    pre, pre_params = _events(source, window.experiment, pre_since, window.since, columns)
+    sql = (
+        f"SELECT u.variant, {', '.join(outer)} FROM ("
+        f"SELECT a.variant AS variant, a.unit AS unit, {', '.join(per_unit)} "
+        f"FROM ({inner}) e {_join()} GROUP BY a.variant, a.unit) u "
+        f"LEFT JOIN (SELECT e.xu AS unit, {', '.join(pre_unit)} FROM ({pre}) e GROUP BY e.xu) p "
+        f"ON p.unit = u.unit GROUP BY u.variant"
+    )
+    out: dict[str, dict[str, stats.CupedMoments]] = {m.key: {} for m in metrics}
+    for row in _fetch(sql, [*params, window.experiment.pk, False, *pre_params]):
+        for i, m in enumerate(metrics):
+            n, sy, sy2, sx, sx2, sxy = row[1 + 6 * i : 7 + 6 * i]
+            out[m.key][row[0]] = stats.CupedMoments(
+                n=int(n or 0),
+                sum_y=_f(sy),
+                sum_y2=_f(sy2),
+                sum_x=_f(sx),
+                sum_x2=_f(sx2),
+                sum_xy=_f(sxy),
             )
     return out

@@ -5,6 +5,7 @@ from . import api, views
 urlpatterns = [
     path("experiments/", views.experiment_list, name="experiments"),
     path("experiments/new", views.experiment_new, name="experiment_new"),
+    path("experiments/power", views.experiment_power, name="experiment_power"),
     path("experiments/<slug:key>/", views.experiment_detail, name="experiment_detail"),
     path(
         "experiments/<slug:key>/results.csv",

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import csv
+import math
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from flags.changes import Actor
+from flags.models import Environment, Flag
 from flags.validation import ConfigError
 from flagsite.rendering import page
 
-from . import charts
+from . import charts, planning
 from .forms import ExperimentForm
 from .lifecycle import (
     ExperimentError,
@@ -27,7 +30,9 @@ from .lifecycle import (
     experiment_stop,
     srm_unacknowledged,
 )
+from .metrics import metric_get
 from .models import Experiment, ExperimentResult
+from .planning import PlanError
 from .summary import lift_format, value_format
 
 
@@ -51,6 +56,60 @@ def experiment_new(request: HttpRequest) -> HttpResponse:
             return redirect("experiment_detail", key=experiment.key)
     status = 400 if form.errors else 200
     return page(request, "experiments/new.html", {"form": form}, status=status)
+
+
+def _number(request: HttpRequest, field: str, default: float, lo: float, hi: float) -> float:
+    raw = request.GET.get(field, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise PlanError(field, f"{raw!r} is not a number.") from None
+    if not (math.isfinite(value) and lo < value < hi):
+        raise PlanError(field, f"must be between {lo:g} and {hi:g} (exclusive).")
+    return value
+
+
+@login_required
+def experiment_power(request: HttpRequest) -> HttpResponse:
+    """The create form's power calculator (htmx partial): units per variant and days for the
+    primary metric's observed variance; the target units field is filled out of band."""
+    try:
+        flag = Flag.objects.filter(key=request.GET.get("flag", "")).first()
+        if flag is None:
+            raise PlanError("flag", "choose a flag.")
+        environment = Environment.objects.filter(key=request.GET.get("environment", "")).first()
+        if environment is None:
+            raise PlanError("environment", "choose an environment.")
+        try:
+            metric = metric_get(request.GET.get("primary_metric", ""))
+        except KeyError:
+            raise PlanError("primary_metric", "choose a metric of the catalogue.") from None
+        alpha = _number(request, "alpha", 0.05, 0, 0.5)
+        power = _number(request, "power", 0.8, alpha, 1)
+        mde = _number(request, "mde_percent", 5.0, 0, 1000) / 100
+        share = _number(request, "traffic_percentage", 100.0, 0, 100.0001) / 100
+        treatments = [t for t in request.GET.get("treatments", "").split(",") if t.strip()]
+        found = planning.plan(
+            environment_id=environment.pk,
+            flag_key=flag.key,
+            metric=metric,
+            alpha=alpha,
+            power=power,
+            mde_relative=mde,
+            variants=1 + max(1, len(treatments)),
+            traffic_share=min(share, 1.0),
+            now=timezone.now(),
+        )
+    except PlanError as exc:
+        return render(
+            request,
+            "experiments/_power.html",
+            {"error": exc.message, "field": exc.field},
+            status=400,
+        )
+    return render(request, "experiments/_power.html", {"plan": found})
 
 
 def _rows(data: dict[str, Any]) -> list[dict[str, Any]]:

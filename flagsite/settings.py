@@ -180,6 +180,10 @@ FLAGSITE_ROLLOUT_CHECK_DEBOUNCE_SECONDS = env_int("FLAGSITE_ROLLOUT_CHECK_DEBOUN
 FLAGSITE_EXPERIMENT_COMPUTE_SECONDS = env_int("FLAGSITE_EXPERIMENT_COMPUTE_SECONDS", 300)
 # A guardrail is breached only once the treatment has at least this many observations.
 FLAGSITE_GUARDRAIL_MIN_EVENTS = env_int("FLAGSITE_GUARDRAIL_MIN_EVENTS", 100)
+# The power calculator's observed variance and daily units: the last N days of events.
+FLAGSITE_PLANNING_WINDOW_DAYS = env_int("FLAGSITE_PLANNING_WINDOW_DAYS", 14)
+# CUPED: each unit's pre-experiment value over the N days before the start (0: off).
+FLAGSITE_CUPED_PRE_PERIOD_DAYS = env_int("FLAGSITE_CUPED_PRE_PERIOD_DAYS", 14)
 CELERY_BEAT_SCHEDULE["experiment-results"] = {
     "task": "experiments.tasks.compute_running_experiments",
     "schedule": float(FLAGSITE_EXPERIMENT_COMPUTE_SECONDS),

@@ -5,6 +5,7 @@ results, and read the results page: summary, metric table, SVG forest plot, guar
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -72,6 +73,7 @@ def test_create_simulate_compute_and_read_an_experiment(
     page.fill("#id_treatments", "gpt-4-turbo")
     page.select_option("#id_primary_metric", "thumbs_up_rate")
     page.check("input[name=secondary_metrics][value=cost_per_query]")
+    expect(page.locator("#power-units")).to_be_visible()  # the power calculator (htmx)
     page.get_by_role("button", name="Create draft").click()
     page.wait_for_url("**/experiments/browser-test/")
     page.get_by_role("button", name="Start").click()
@@ -93,3 +95,16 @@ def test_create_simulate_compute_and_read_an_experiment(
     expect(page.locator("#exp-forest circle").first).to_be_visible()
     expect(page.locator(".exp-guardrails li").first).to_be_visible()
     screenshot(page, "experiment-results")
+    # And with that traffic, the create form's power calculator sizes the next experiment from
+    # the observed variance and fills the target units (htmx, out of band)
+    page.goto(f"{site}/experiments/new")
+    page.select_option("#id_flag", "llm-model")
+    page.select_option("#id_environment", "development")
+    page.fill("#id_treatments", "gpt-4-turbo")
+    page.select_option("#id_primary_metric", "thumbs_up_rate")
+    page.fill("#id_mde_percent", "10")
+    page.locator("#id_mde_percent").dispatch_event("change")
+    expect(page.locator("#power-units")).to_have_text(re.compile(r"^\d+$"))
+    units = page.locator("#power-units").inner_text()
+    expect(page.locator("#id_target_units_per_variant")).to_have_value(units)
+    expect(page.locator("#power-days")).to_contain_text("day")
