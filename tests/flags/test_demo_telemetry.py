@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from delivery.models import EvaluationCount
 from feedback.models import Feedback, LlmCall
-from flags.demo_telemetry import CALLS
+from flags.demo_telemetry import CALLS, PREFIX
 from tests.flags.ui_support import client_for
 
 pytestmark = pytest.mark.django_db
@@ -26,19 +26,29 @@ def seeded(settings: Any) -> None:
     call_command("demo_data", stdout=StringIO())
 
 
+def _counts() -> tuple[int, int, int, int]:
+    """The telemetry's own calls and feedback (the demo experiment simulates traffic of its
+    own), and every row, which a second load must not grow."""
+    return (
+        LlmCall.objects.filter(event_id__startswith=PREFIX).count(),
+        Feedback.objects.filter(event_id__startswith=PREFIX).count(),
+        EvaluationCount.objects.count(),
+        LlmCall.objects.count() + Feedback.objects.count(),
+    )
+
+
 def test_it_seeds_calls_feedback_and_evaluations_once(seeded: None, settings: Any) -> None:
-    counts = (LlmCall.objects.count(), Feedback.objects.count(), EvaluationCount.objects.count())
+    counts = _counts()
     assert counts[0] == sum(CALLS.values())
     assert counts[1] > 300 and counts[2] > 0
 
     call_command("demo_data", stdout=StringIO())
 
-    again = (LlmCall.objects.count(), Feedback.objects.count(), EvaluationCount.objects.count())
-    assert again == counts
+    assert _counts() == counts
 
 
 def test_the_calls_look_like_an_llm_app(seeded: None) -> None:
-    calls = LlmCall.objects.all()
+    calls = LlmCall.objects.filter(event_id__startswith=PREFIX)
     now = timezone.now()
     span = calls.aggregate(first=Min("timestamp"), last=Max("timestamp"))
     assert span["last"] <= now and (now - span["last"]).total_seconds() < 3 * 3600
@@ -59,7 +69,7 @@ def test_the_calls_look_like_an_llm_app(seeded: None) -> None:
     assert {"llm-model", "prompt-version", "rag-config"} <= set(stamped.flags)
     assert set(calls.values_list("flags__rag-config", flat=True)) == {"baseline", "reranked"}
 
-    feedback = Feedback.objects.all()
+    feedback = Feedback.objects.filter(event_id__startswith=PREFIX)
     assert {"thumbs_up", "thumbs_down"} == set(feedback.values_list("type", flat=True))
     assert feedback.exclude(category="").exists() and feedback.exclude(rating=None).exists()
 
