@@ -7,16 +7,12 @@ Workload (the same for both engines): 20 flags, each with
   default: a 25 / 75 split of on / off,
 evaluated for 10,000 contexts (10 % internal keys, 30 % paid, the rest free).
 
-Then the hostile cases (issue 9), each the worst of several runs: regex patterns that take a
-backtracking engine exponential time, against 10 kB attributes, with RE2 and with the SDK's
-no-RE2 fallback; and segments nested as deep as the validator allows (and as deep as the issue's
-20 levels), two per level, each using both segments of the next level.
+Then the hostile cases of bench/hostile.py (issue 9), against a normal evaluation's time.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import gc
 import json
 import platform
@@ -25,26 +21,18 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from flagsite_sdk.engine import (
-    codegen,
-    compile_ruleset,
-    evaluate,
-    evaluate_all,
-    regex,
-    validate_ruleset,
-)
+from flagsite_sdk.engine import codegen, compile_ruleset, evaluate, evaluate_all
 from flagsite_sdk.engine.bucketing import USING_MMH3
-from flagsite_sdk.engine.limits import MAX_SEGMENT_DEPTH
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.hostile import hostile_report, progress
 
 FLAGS = 20
 CONTEXTS = 10_000
 INTERNAL = [f"staff-{i}" for i in range(100)]
-
-
-def progress(message: str) -> None:
-    print(f"  .. {message}", file=sys.stderr, flush=True)
 
 
 def workload_contexts(n: int = CONTEXTS) -> list[dict[str, Any]]:
@@ -315,99 +303,6 @@ def bench_compile() -> tuple[float, float, float, int]:
     return best, peak / 2**20, retained / 2**20, len(text)
 
 
-# The same set as tests/engine/test_regex.py's HOSTILE: classic catastrophic-backtracking
-# patterns, each with a 10 kB input that makes a backtracking engine try every split.
-HOSTILE = [
-    ("^(a+)+$", "a" * 10_000 + "!"),
-    ("^(a|aa)+$", "a" * 10_000 + "!"),
-    ("^(a|a?)+$", "a" * 10_000 + "!"),
-    ("(x+x+)+y", "x" * 10_000),
-    ("^(\\w+\\s?)*$", "word " * 2_000 + "!"),
-    (
-        "^([a-zA-Z0-9])(([\\-.]|[_]+)?([a-zA-Z0-9]+))*(@){1}[a-z0-9]+[.]{1}"
-        "(([a-z]{2,3})|([a-z]{2,3}[.]{1}[a-z]{2,3}))$",
-        "a" * 10_000 + "!",
-    ),
-    ("^(.*a){12}$", "a" * 10_000 + "!"),
-]
-
-
-def _regex_flag(pattern: str) -> dict[str, Any]:
-    return {
-        "key": "rx",
-        "kind": "boolean",
-        "variants": [{"key": "on", "value": True}, {"key": "off", "value": False}],
-        "enabled": True,
-        "off_variant": "off",
-        "rules": [
-            {
-                "id": "r1",
-                "clauses": [{"attribute": "a", "op": "regex", "values": [pattern]}],
-                "serve": {"variant": "on"},
-            }
-        ],
-        "default": {"variant": "off"},
-    }
-
-
-def worst_seconds(run: Callable[[], Any], repeat: int) -> float:
-    """The slowest of `repeat` calls, in CPU seconds of this process (as the rates above)."""
-    worst = 0.0
-    for _ in range(repeat):
-        start = time.process_time()
-        run()
-        worst = max(worst, time.process_time() - start)
-    return worst
-
-
-def bench_hostile_regex(repeat: int, *, use_re2: bool) -> tuple[float, str]:
-    """The worst single evaluation over the hostile patterns (seconds, and which pattern)."""
-    saved = regex.USING_RE2
-    regex.USING_RE2 = use_re2 and saved
-    try:
-        worst, which = 0.0, ""
-        for pattern, text in HOSTILE:
-            ruleset = compile_ruleset({"flags": {"rx": _regex_flag(pattern)}})
-            assert not ruleset.errors, ruleset.errors
-            context = {"key": "k", "a": text}
-            assert evaluate(ruleset, "rx", context).variant == "off"
-            seconds = worst_seconds(functools.partial(evaluate, ruleset, "rx", context), repeat)
-            if seconds > worst:
-                worst, which = seconds, pattern
-        return worst, which
-    finally:
-        regex.USING_RE2 = saved
-
-
-def nesting_ruleset(levels: int) -> dict[str, Any]:
-    """2 segments per level, each using both of the next level; the last level never matches
-    (so every path is tried); 20 flags use the top level."""
-    segments = {}
-    for level in range(levels):
-        for side in "ab":
-            key = f"n{level}{side}"
-            op = "in" if level == levels - 1 else "not_in"
-            clauses: list[dict[str, Any]] = [{"attribute": f"a{level}", "op": op, "values": ["x"]}]
-            if level + 1 < levels:
-                clauses.append({"op": "segment", "values": [f"n{level + 1}a", f"n{level + 1}b"]})
-            segments[key] = {"key": key, "clauses": clauses, "bucket_by": "key"}
-    flags = workload_ruleset()["flags"]
-    for flag in flags.values():
-        flag["rules"][0]["clauses"] = [{"op": "segment", "values": ["n0a", "n0b"]}]
-    return {"schema": 1, "flags": flags, "segments": segments}
-
-
-def bench_nesting(levels: int, repeat: int) -> tuple[float, float]:
-    """(worst evaluate_all of 20 flags, seconds; validate_ruleset, seconds)."""
-    data = nesting_ruleset(levels)
-    ruleset = compile_ruleset(data)
-    assert not ruleset.errors, ruleset.errors
-    context = {"key": "user-1", "tier": "free"}
-    worst = worst_seconds(lambda: evaluate_all(ruleset, context), repeat)
-    validate = worst_seconds(lambda: validate_ruleset(data), 1)
-    return worst, validate
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=5, help="runs per measurement (best kept)")
@@ -443,24 +338,7 @@ def main() -> None:
         f"hostile cases (the slowest of {args.repeat * 4} calls each, CPU time; "
         f"a normal evaluate() is {normal_us:.2f} µs):"
     )
-    progress("hostile regexes, RE2")
-    worst, which = bench_hostile_regex(args.repeat * 4, use_re2=True)
-    print(
-        f"  regex, RE2, {len(HOSTILE)} patterns x 10 kB:      worst {worst * 1e3:8.3f} ms "
-        f"({worst * 1e6 / normal_us:,.0f}x a normal evaluation; {which!r})"
-    )
-    if regex.USING_RE2:
-        progress("hostile regexes, no-RE2 fallback")
-        worst, which = bench_hostile_regex(2, use_re2=False)
-        print(f"  regex, fallback without RE2, same set:   worst {worst * 1e3:8.3f} ms ({which!r})")
-    for levels in (MAX_SEGMENT_DEPTH, 20):
-        progress(f"segment nesting, {levels} levels")
-        worst, validate = bench_nesting(levels, args.repeat * 4)
-        print(
-            f"  segments nested {levels:2d} levels x 2 (20 flags): evaluate_all worst "
-            f"{worst * 1e3:6.3f} ms ({worst * 1e6 / 20 / normal_us:,.0f}x a normal evaluation "
-            f"per flag); validate_ruleset {validate * 1e3:.1f} ms"
-        )
+    hostile_report(args.repeat * 4, normal_us, workload_ruleset()["flags"])
 
 
 if __name__ == "__main__":

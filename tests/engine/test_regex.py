@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from .builders import boolean_flag, clause, matches, rule, ruleset
 
 # Patterns that make a backtracking engine take exponential (or high-polynomial) time, with
-# the inputs that trigger it. bench/engine.py measures the same set.
+# the inputs that trigger it. bench/hostile.py measures the same set.
 HOSTILE = [
     ("^(a+)+$", "a" * 10_000 + "!"),
     ("^(a|aa)+$", "a" * 10_000 + "!"),
