@@ -95,19 +95,16 @@ def _cuped_usable(control: stats.CupedMoments | None, treatment: stats.CupedMome
 def _compare(
     metric: Metric, control: Any, treatment: Any, *, alpha: float, tuning: float | None
 ) -> stats.Comparison:
+    proportion = metric.kind == "proportion"
     if isinstance(control, stats.CupedMoments):
-        return stats.compare_cuped(control, treatment, alpha, sequential_tuning=tuning)
+        return stats.compare_cuped(
+            control, treatment, alpha, sequential_tuning=tuning, proportion=proportion
+        )
     if isinstance(control, stats.QuantileEstimate):
         return stats.compare_quantile(control, treatment, alpha, sequential_tuning=tuning)
     if isinstance(control, stats.RatioMoments):
         return stats.compare_ratio(control, treatment, alpha, sequential_tuning=tuning)
-    return stats.welch(
-        control,
-        treatment,
-        alpha,
-        proportion=metric.kind == "proportion",
-        sequential_tuning=tuning,
-    )
+    return stats.welch(control, treatment, alpha, proportion=proportion, sequential_tuning=tuning)
 
 
 def _value(moments: Any, *, proportion: bool, z: float) -> dict[str, Any]:
@@ -169,11 +166,9 @@ def results_compute(experiment: Experiment, *, until: datetime) -> dict[str, Any
                 control, treatment = pre[experiment.control], pre[t]  # CUPED where data allows
             if control is None or treatment is None:
                 continue
-            try:
-                c = _compare(metric, control, treatment, alpha=experiment.alpha, tuning=tuning)
-            except ArithmeticError as exc:  # a degenerate arm (e.g. all zeros in one of them)
-                comparisons[t] = {"abs_ci": None, "p_value": 1.0, "error": str(exc)}
-                continue
+            # Never raises: a degenerate arm (no variance, a control of 0, no denominator)
+            # gives a comparison whose `error` the page shows.
+            c = _compare(metric, control, treatment, alpha=experiment.alpha, tuning=tuning)
             found = asdict(c)
             if metric.direction == "lower" and c.chance_to_beat is not None:
                 found["chance_to_beat"] = 1.0 - c.chance_to_beat  # the chance to be *better*

@@ -94,7 +94,8 @@ def summary_text(experiment: Experiment, data: dict[str, Any]) -> str:
             name = row["name"][0].lower() + row["name"][1:]
             if row["role"] == "primary":
                 if c.get("abs_ci") is None:
-                    parts.append(f"{variant}: not enough data for {name} yet")
+                    why = c.get("error") or "not enough data"
+                    parts.append(f"{variant}: no test of {name} yet ({why})")
                     continue
                 verb = "raises" if c["abs_lift"] > 0 else "lowers"
                 lift = lift_format(c["abs_lift"], row["format"])
