@@ -13,13 +13,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection
 from django.db.models import Aggregate, Count, F, FloatField, QuerySet, Sum, Value
 from django.db.models.functions import Cast
 
-from feedback.models import Feedback, LlmCall, Score
+from feedback.models import Feedback, FeedbackQuerySet, LlmCall, Score
 
 from .attribution import attributed
 from .metrics import CATALOGUE, OUTCOME_METRICS, Metric
@@ -53,9 +53,12 @@ def _events(
     source: str, *, environment_id: int, flag_key: str, since: datetime, until: datetime
 ) -> QuerySet:
     model = SOURCES[source]
-    rows = model.objects.filter(
+    rows: QuerySet = model.objects.filter(
         environment_id=environment_id, timestamp__gte=since, timestamp__lt=until
     )
+    if model is Feedback:
+        # Only current votes: a changed vote counts once, as in experiments/sufficient.py.
+        rows = cast(FeedbackQuerySet, rows).current()
     return attributed(rows, flag_key).exclude(variant=None)
 
 

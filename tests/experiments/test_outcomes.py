@@ -140,6 +140,19 @@ def test_outcomes_per_variant_match_hand_computed_values(events: Any) -> None:
     assert a["cost_per_call"].n == 2
 
 
+def test_a_changed_vote_counts_once(events: Any) -> None:
+    # u1 (variant a) votes down on c1's response, then changes it to up: only the last counts.
+    vote(events, "g1", 4, "thumbs_down", 1, request_id="req-c1", user_key="u1")
+    vote(events, "g2", 5, "thumbs_up", 3, request_id="req-c1", user_key="u1")
+    out = outcomes_by_variant(environment_id=events.id, flag_key=FLAG, since=_at(-1), until=_at(10))
+    a = out["a"]
+    # thumbs: a = f1 up, f3 down, f4 up, f6 up, g2 up -> 4/5 (g1 replaced)
+    assert (a["thumbs_up_rate"].value, a["thumbs_up_rate"].n) == (0.8, 5)
+    # ratings: a = (5 + 4 + 3) / 3 (g1's 1 replaced)
+    assert (a["mean_rating"].value, a["mean_rating"].n) == (4.0, 3)
+    assert Feedback.objects.filter(event_id__in=["g1", "g2"]).count() == 2  # history kept
+
+
 def test_p95_is_the_nearest_rank(env: Any) -> None:
     for i in range(1, 21):  # 1..20 ms, shuffled order of insertion does not matter
         call(env, f"p{i}", 1, variant="a", latency_ms=float(21 - i))
