@@ -97,6 +97,32 @@
     ageToasts(root);
   }
 
+  // htmx swaps nothing on an error response by default. A target marked data-swap-errors
+  // shows the fragment its view returns with a 4xx (e.g. the create form's power calculator
+  // naming the bad field); a 5xx or an unreachable server puts a plain message there.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var d = event.detail;
+    if (d.xhr.status >= 400 && d.xhr.status < 500 && d.target && d.target.hasAttribute("data-swap-errors")) {
+      d.shouldSwap = true;
+      d.isError = false;
+    }
+  });
+  function showFailure(event, text) {
+    var target = event.detail.target;
+    if (!target || !target.hasAttribute || !target.hasAttribute("data-swap-errors")) return;
+    var p = document.createElement("p");
+    p.className = "error";
+    p.setAttribute("role", "alert");
+    p.textContent = text;
+    target.replaceChildren(p);
+  }
+  document.addEventListener("htmx:responseError", function (event) {
+    showFailure(event, "The request failed (HTTP " + event.detail.xhr.status + "); try again.");
+  });
+  document.addEventListener("htmx:sendError", function (event) {
+    showFailure(event, "The server could not be reached; try again.");
+  });
+
   document.addEventListener("DOMContentLoaded", function () { init(document); });
   document.addEventListener("htmx:afterSettle", function (event) { init(event.detail.elt || document); });
   // Close an open confirm panel with Escape.
