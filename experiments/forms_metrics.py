@@ -147,6 +147,8 @@ class TeamMetricForm(forms.Form):
         super().__init__(*args, **kw)
         if definition is not None:
             self.fields["key"].disabled = True
+        first = Environment.objects.order_by("sort_order", "id").first()
+        self.fields["preview_environment"].initial = first.key if first else None
         self.filter_lines: list[int] = []
 
     def definition_data(self) -> dict[str, Any]:
