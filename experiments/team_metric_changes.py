@@ -3,8 +3,10 @@ viewers read), the audit entry, and the rules that keep results trustworthy
 (docs/experiments.md, "Team metrics: changes"):
 
 - the key never changes (experiments, gates and snapshots name metrics by key);
-- while a running experiment uses a metric, its definition fields (`DEFINITION_FIELDS`) are
-  refused: its numbers would change mid-experiment. Name, description and format may change;
+- while an experiment that has started and is not concluded (running or stopped: results can
+  still be refreshed and a decision made) uses a metric, its definition fields
+  (`DEFINITION_FIELDS`) are refused: its numbers would change mid-experiment. Name,
+  description and format may change;
 - archiving hides a metric from the pickers; experiments that use it keep computing it.
 """
 
@@ -72,13 +74,15 @@ def team_metric_update(
     if not changed:
         return d
     redefined = [k for k in changed if k in DEFINITION_FIELDS]
-    running = [e.key for e in metric_usage(d.key) if e.status == Status.RUNNING]
+    frozen_by = (Status.RUNNING, Status.STOPPED)
+    running = [e.key for e in metric_usage(d.key) if e.status in frozen_by]
     if redefined and running:
         raise ConfigError(
             (
                 name,
-                f"Running experiment(s) {', '.join(running)} use this metric: its definition "
-                "cannot change until they stop (name, description and format can).",
+                f"Experiment(s) {', '.join(running)} (running or stopped) use this metric: "
+                "its definition cannot change until they are concluded (name, description "
+                "and format can).",
             )
             for name in redefined
         )

@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 
-from experiments.lifecycle import ExperimentError
+from experiments.lifecycle import ExperimentError, experiment_conclude, experiment_stop
 from experiments.metrics import metric_get, metrics_list
 from experiments.models import MetricDefinition
 from experiments.team_metric_changes import (
@@ -183,10 +183,10 @@ def test_viewers_read_editors_create_and_every_change_is_audited(
 
 
 @pytest.mark.django_db
-def test_a_running_experiment_freezes_the_definition_not_the_name(demo: Any, actor: Any) -> None:
+def test_an_unconcluded_experiment_freezes_the_definition_not_the_name(demo: Any, actor: Any) -> None:
     admin = actor
     definition = team_metric_create(data=SEARCH_LATENCY, actor=admin)
-    running_experiment(secondary_metrics=["search-latency"])
+    experiment = running_experiment(secondary_metrics=["search-latency"])
     with pytest.raises(ConfigError) as caught:
         team_metric_update(
             definition=definition, data={"value": "ttft_ms", "filters": []}, actor=admin
@@ -200,6 +200,12 @@ def test_a_running_experiment_freezes_the_definition_not_the_name(demo: Any, act
     with pytest.raises(ConfigError) as caught:
         team_metric_update(definition=definition, data={"key": "other"}, actor=admin)
     assert dict(caught.value.errors).keys() == {"key"}
+    stopped = experiment_stop(experiment=experiment, actor=admin, comment="enough")
+    with pytest.raises(ConfigError):  # a decision is still to be made on its results
+        team_metric_update(definition=definition, data={"value": "ttft_ms"}, actor=admin)
+    experiment_conclude(experiment=stopped, ship="gpt-4", actor=admin, comment="keep control")
+    changed = team_metric_update(definition=definition, data={"value": "ttft_ms"}, actor=admin)
+    assert changed.value == "ttft_ms"
 
 
 @pytest.mark.django_db
