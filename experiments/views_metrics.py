@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from flags import policy
 from flags.changes import Actor
-from flags.models import AuditEvent, Environment
+from flags.models import AuditEvent
 from flags.validation import ConfigError
 from flagsite.rendering import page
 
@@ -38,8 +38,13 @@ from .team_metrics import (
 )
 
 
+def _lookup_safe(key: str) -> bool:
+    """PostgreSQL refuses NUL in a text parameter (a 500); no key contains one."""
+    return bool(key) and "\x00" not in key
+
+
 def _definition(key: str) -> MetricDefinition:
-    if "\x00" in key:
+    if not _lookup_safe(key):
         raise Http404()
     return get_object_or_404(MetricDefinition, key=key)
 
@@ -135,20 +140,22 @@ def metric_archive(request: HttpRequest, key: str, action: str) -> HttpResponse:
 @login_required
 def metric_preview_view(request: HttpRequest) -> HttpResponse:
     """The form's live preview (htmx partial): the metric as typed, over the last days."""
-    existing = None
-    if request.GET.get("existing"):
-        existing = MetricDefinition.objects.filter(key=request.GET["existing"]).first()
+    key = request.GET.get("existing", "")
+    existing = MetricDefinition.objects.filter(key=key).first() if _lookup_safe(key) else None
     form = TeamMetricForm(request.GET, definition=existing)
-    environment = Environment.objects.filter(key=request.GET.get("preview_environment", "")).first()
+    for label in ("key", "name"):  # labels do not change the numbers: preview before naming
+        form.fields[label].required = False
     context: dict[str, Any] = {}
-    if environment is None:
-        context["error"] = "Choose an environment to preview in."
-    elif not form.is_valid():
+    valid = form.is_valid()
+    environment = form.cleaned_data.get("preview_environment") if valid else None
+    if not valid:
         context["error"] = "; ".join(
             f"{k}: {' '.join(map(str, v))}" for k, v in form.errors.items()
         )
+    elif environment is None:
+        context["error"] = "Choose an environment to preview in."
     else:
-        data = {**form.definition_data(), "key": "preview"}  # the key does not change values
+        data = {**form.definition_data(), "key": "preview", "name": "preview"}
         try:
             fields = definition_clean(data)
         except ConfigError as exc:

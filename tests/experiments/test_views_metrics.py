@@ -106,8 +106,12 @@ def test_the_preview_equals_the_mean_of_the_events(demo: Any, viewer_user: Any) 
     assert response.context["preview"].n == 2
     p50 = {**query, "kind": "quantile", "quantile": "0.5", "filters": ""}
     assert _client(viewer_user).get("/metrics/preview", p50).context["preview"].value == 120.0
+    unnamed = _client(viewer_user).get("/metrics/preview", {**query, "key": "", "name": ""})
+    assert unnamed.context["preview"].value == pytest.approx(100.0)  # preview before naming
     broken = _client(viewer_user).get("/metrics/preview", {**query, "value": "model"})
     assert broken.status_code == 400 and "value" in broken.context["error"]
+    hostile = {**query, "existing": "a\x00b", "preview_environment": "dev\x00"}
+    assert _client(viewer_user).get("/metrics/preview", hostile).status_code == 400
 
 
 @pytest.mark.django_db
