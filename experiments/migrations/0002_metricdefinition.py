@@ -6,37 +6,50 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('experiments', '0001_experiment_assignment_result'),
+        ("experiments", "0001_experiment_assignment_result"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='MetricDefinition',
+            name="MetricDefinition",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.SlugField(max_length=64, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True)),
-                ('source', models.CharField(max_length=16)),
-                ('kind', models.CharField(max_length=16)),
-                ('unit', models.CharField(max_length=16)),
-                ('direction', models.CharField(max_length=8)),
-                ('value', models.CharField(blank=True, max_length=64)),
-                ('condition', models.JSONField(blank=True, null=True)),
-                ('denominator', models.CharField(blank=True, max_length=64)),
-                ('quantile', models.FloatField(blank=True, null=True)),
-                ('filters', models.JSONField(blank=True, default=list)),
-                ('format', models.CharField(default='number', max_length=8)),
-                ('archived', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.SlugField(max_length=64, unique=True)),
+                ("name", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True)),
+                ("source", models.CharField(max_length=16)),
+                ("kind", models.CharField(max_length=16)),
+                ("unit", models.CharField(max_length=16)),
+                ("direction", models.CharField(max_length=8)),
+                ("value", models.CharField(blank=True, max_length=64)),
+                ("condition", models.JSONField(blank=True, null=True)),
+                ("denominator", models.CharField(blank=True, max_length=64)),
+                ("quantile", models.FloatField(blank=True, null=True)),
+                ("filters", models.JSONField(blank=True, default=list)),
+                ("format", models.CharField(default="number", max_length=8)),
+                ("archived", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['key'],
+                "ordering": ["key"],
             },
         ),
     ]

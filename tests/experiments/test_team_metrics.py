@@ -183,7 +183,9 @@ def test_viewers_read_editors_create_and_every_change_is_audited(
 
 
 @pytest.mark.django_db
-def test_an_unconcluded_experiment_freezes_the_definition_not_the_name(demo: Any, actor: Any) -> None:
+def test_an_unconcluded_experiment_freezes_the_definition_not_the_name(
+    demo: Any, actor: Any
+) -> None:
     admin = actor
     definition = team_metric_create(data=SEARCH_LATENCY, actor=admin)
     experiment = running_experiment(secondary_metrics=["search-latency"])
