@@ -14,7 +14,7 @@ from django.utils import timezone
 from experiments.forms_metrics import condition_line, condition_parse
 from experiments.models import MetricDefinition
 from feedback.models import LlmCall
-from flags.models import Environment
+from flags.models import AuditEvent, Environment
 
 FORM: dict[str, str] = {
     "key": "search-latency",
@@ -61,6 +61,8 @@ def test_an_editor_creates_a_metric_with_the_form(editor_user: Any) -> None:
     assert "Hallucination rate" in page  # the built-ins, read-only
     edit = client.get("/metrics/search-latency/").content.decode()
     assert "feature == search\nmodel in gpt-4o, gpt-4o-mini" in edit
+    audit = AuditEvent.objects.get(object_type="metric", action="metric.created")
+    assert 'href="/metrics/search-latency/"' in client.get(f"/audit/{audit.pk}/").content.decode()
 
 
 @pytest.mark.django_db
