@@ -68,6 +68,7 @@ def test_an_editor_defines_a_metric_and_picks_it_for_an_experiment(
         login(small, site, "editor", DEMO_PASSWORD)
         small.goto(f"{site}/metrics/")
         assert_no_sideways_scroll(small)
+        screenshot(small, "metrics-390")
         small.goto(f"{site}/metrics/new")
         _define_metric(small, site, "phone-latency")  # the nav link is there on a phone too
         screenshot(small, "metric-edit-390")
