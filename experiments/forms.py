@@ -6,11 +6,11 @@ from django import forms
 
 from flags.models import Environment, Flag
 
-from .metrics import CATALOGUE
+from .metrics import metrics_list
 
 
 def _metric_choices() -> list[tuple[str, str]]:
-    return [(m.key, m.name) for m in CATALOGUE.values()]
+    return [(m.key, m.name) for m in metrics_list()]
 
 
 class ExperimentForm(forms.Form):

@@ -41,14 +41,14 @@ def _check_metrics(*, primary: str, secondary: list[str], guardrails: list[dict[
     for field, keys in (("primary_metric", [primary]), ("secondary_metrics", secondary)):
         for key in keys:
             try:
-                metric_get(key)
+                metric_get(key, archived=False)
             except KeyError:
                 raise ExperimentError(field, f"Unknown metric {key!r}.") from None
     for guardrail in guardrails:
         if not isinstance(guardrail, dict) or not isinstance(guardrail.get("metric"), str):
             raise ExperimentError("guardrails", "Each guardrail is {metric, max or min}.")
         try:
-            metric_get(guardrail["metric"])
+            metric_get(guardrail["metric"], archived=False)
         except KeyError:
             raise ExperimentError(
                 "guardrails", f"Unknown metric {guardrail['metric']!r}."

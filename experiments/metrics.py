@@ -29,7 +29,7 @@ from feedback.models import Category, Feedback, ImplicitSignal, LlmCall, Score, 
 Kind = Literal["mean", "proportion", "ratio", "quantile"]
 Unit = Literal["user", "request"]
 Direction = Literal["higher", "lower"]
-Source = Literal["llm_call", "feedback", "score"]
+Source = Literal["llm_call", "feedback", "score", "implicit"]
 Format = Literal["percent", "number", "ms", "usd"]
 
 
@@ -352,8 +352,22 @@ OUTCOME_METRICS: tuple[str, ...] = (
 )
 
 
-def metric_get(key: str) -> Metric:
-    """A catalogue metric, or `score:<name>` (KeyError for anything else)."""
+def metric_get(key: str, *, archived: bool = True) -> Metric:
+    """A built-in metric, `score:<name>`, or a team metric (experiments.team_metrics; an
+    archived one only with `archived`, so existing experiments keep computing it while new
+    ones cannot choose it). KeyError for anything else."""
     if key.startswith("score:") and len(key) > len("score:"):
         return score_metric(key[len("score:") :])
-    return CATALOGUE[key]
+    if key in CATALOGUE:
+        return CATALOGUE[key]
+    from .team_metrics import team_metric_get  # team metrics are rows: imported late
+
+    return team_metric_get(key, archived=archived)
+
+
+def metrics_list(*, archived: bool = False) -> list[Metric]:
+    """The one catalogue as pickers show it: the built-ins, then the team's metrics (archived
+    ones too with `archived`)."""
+    from .team_metrics import team_metrics_list
+
+    return [*CATALOGUE.values(), *team_metrics_list(archived=archived)]

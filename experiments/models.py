@@ -129,3 +129,39 @@ class ExperimentResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.experiment_id}@{self.period:%Y-%m-%d %H:%M}"
+
+
+class MetricDefinition(models.Model):
+    """A team-defined metric (docs/experiments.md, "Team metrics"): validated data that
+    `experiments.team_metrics` compiles to a catalogue `Metric`. Change it only through
+    `experiments.team_metric_changes` (policy, audit, the running-experiment rule)."""
+
+    key = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    source = models.CharField(max_length=16)  # llm_call, feedback, score, implicit
+    kind = models.CharField(max_length=16)  # mean, proportion, ratio, quantile
+    unit = models.CharField(max_length=16)  # user, request
+    direction = models.CharField(max_length=8)  # higher, lower
+    # mean / ratio / quantile: an allow-listed numeric field of the source.
+    value = models.CharField(max_length=64, blank=True)
+    # proportion: {"field", "op", "value"}, one condition; events meeting it count as 1.
+    condition = models.JSONField(null=True, blank=True)
+    # ratio: an allow-listed numeric field, or "" for one per event.
+    denominator = models.CharField(max_length=64, blank=True)
+    quantile = models.FloatField(null=True, blank=True)
+    # [{"field", "op", "value"}]: which events count (all must hold).
+    filters = models.JSONField(default=list, blank=True)
+    format = models.CharField(max_length=8, default="number")
+    archived = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return self.key

@@ -22,7 +22,7 @@ from django.db.models.functions import Cast
 from feedback.models import Feedback, FeedbackQuerySet, LlmCall, Score
 
 from .attribution import attributed
-from .metrics import CATALOGUE, OUTCOME_METRICS, Metric
+from .metrics import OUTCOME_METRICS, Metric, metric_get
 
 SOURCES: dict[str, type[LlmCall] | type[Feedback] | type[Score]] = {
     "llm_call": LlmCall,
@@ -109,7 +109,7 @@ def outcomes_by_variant(
     metric_keys: tuple[str, ...] = OUTCOME_METRICS,
 ) -> dict[str, dict[str, MetricValue]]:
     """{variant: {metric key: MetricValue}} for the variants that have events in the period."""
-    metrics = [CATALOGUE[k] for k in metric_keys]
+    metrics = [metric_get(k) for k in metric_keys]
     out: dict[str, dict[str, MetricValue]] = {}
     for source in SOURCES:
         chosen = [m for m in metrics if m.source == source]

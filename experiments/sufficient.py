@@ -29,13 +29,18 @@ from django.db.models import Case, F, FloatField, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 
-from feedback.models import Exposure, Feedback, FeedbackQuerySet, LlmCall, Score
+from feedback.models import Exposure, Feedback, FeedbackQuerySet, ImplicitSignal, LlmCall, Score
 
 from . import stats
 from .metrics import Metric
 from .models import Assignment, Experiment
 
-MODELS: dict[str, Any] = {"llm_call": LlmCall, "feedback": Feedback, "score": Score}
+MODELS: dict[str, Any] = {
+    "llm_call": LlmCall,
+    "feedback": Feedback,
+    "score": Score,
+    "implicit": ImplicitSignal,  # team metrics only (experiments.team_metrics)
+}
 
 
 def _q(name: str) -> str:

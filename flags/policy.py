@@ -188,6 +188,12 @@ def require_segment_change(user: Any, segment: Segment | None) -> None:
     )
 
 
+def require_metric_change(user: Any) -> None:
+    """Create, edit or archive a team-defined metric (experiments.team_metric_changes): metrics
+    change what experiments measure, never what an environment serves, so an editor may."""
+    require_change(user, production=False, what="change team metrics")
+
+
 def require_version_restore(user: Any, version: Version) -> None:
     require_change(
         user, production=version_reaches_production(version), what="roll back this version"

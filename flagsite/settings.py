@@ -232,6 +232,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # A flag's `kind` and a metric's `kind` are different enums (docs/experiments.md).
+    "ENUM_NAME_OVERRIDES": {
+        "KindEnum": "flags.models.FlagKind",
+        "MetricKindEnum": "experiments.team_metrics.KINDS",
+    },
 }
 
 # The one clock (flagsite/clock.py): seconds added to the wall clock, for tests and demos that

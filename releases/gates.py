@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from experiments.metrics import CATALOGUE, Metric
+from experiments.metrics import Metric, metric_get
 from experiments.outcomes import MetricValue, outcomes_by_variant
 from experiments.stats import Moments, sequential
 
@@ -58,7 +58,7 @@ class GateResult:
 
     @property
     def metric(self) -> Metric:
-        return CATALOGUE[self.gate.metric]
+        return metric_get(self.gate.metric)
 
 
 def _duration(seconds: int) -> str:
@@ -106,7 +106,7 @@ def _regression(interval: Interval | None, *, lower_is_better: bool) -> bool:
 
 
 def gate_evaluate(plan: RolloutPlan, gate: Gate, *, now: datetime) -> GateResult:
-    metric = CATALOGUE[gate.metric]
+    metric = metric_get(gate.metric)
     since = now - timedelta(seconds=gate.window_seconds)
     if plan.started_at is not None:
         since = max(since, plan.started_at)  # never judge the plan on what came before it

@@ -113,7 +113,7 @@ class Gate(models.Model):
     always-valid confidence interval of new minus control lies entirely on the worse side)."""
 
     plan = models.ForeignKey(RolloutPlan, on_delete=models.CASCADE, related_name="gates")
-    metric = models.CharField(max_length=64)  # a key of experiments.metrics.CATALOGUE
+    metric = models.CharField(max_length=64)  # experiments.metrics.metric_get finds it
     threshold = models.FloatField(help_text="as the metric reports it: 0.05 = 5 %, ms for latency")
     window_seconds = models.PositiveIntegerField(default=300)
     min_sample = models.PositiveIntegerField(default=50)

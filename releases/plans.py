@@ -16,7 +16,8 @@ from typing import Any
 from django.apps import apps
 from django.db import transaction
 
-from experiments.metrics import CATALOGUE
+from experiments.metrics import metric_get
+from experiments.outcomes import SOURCES as OUTCOME_SOURCES
 from flags import policy
 from flags.changes import Actor, audit_record, flag_config_update, flag_update
 from flags.models import Environment, Flag, FlagConfig, Segment
@@ -98,9 +99,15 @@ def _validate(
         if p.completes and i != len(phases) - 1:
             errors.append((f"phases[{i}].completes", "Only the last phase may complete."))
     for i, g in enumerate(gates):
-        metric = CATALOGUE.get(g.metric)
+        try:
+            metric = metric_get(g.metric, archived=False)  # built-in or team (not archived)
+        except KeyError:
+            metric = None
         if metric is None:
             errors.append((f"gates[{i}].metric", f"No metric {g.metric!r} in the catalogue."))
+        elif metric.source not in OUTCOME_SOURCES:
+            what = "gates read LLM calls, feedback and scores (implicit signals: experiments only)"
+            errors.append((f"gates[{i}].metric", f"{g.metric}: {what}."))
         elif g.compare_with_control and metric.kind != "proportion":
             errors.append((f"gates[{i}].compare_with_control", "Only proportion metrics compare."))
         if g.window_seconds <= 0:

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from alerts.models import Alert
-from experiments.metrics import CATALOGUE
+from experiments.metrics import metric_get
 from flags import policy
 from flags.models import Environment
 from flags.views._common import actor, change_errors, comment_from, get_flag, page
@@ -56,7 +56,7 @@ def gate_rows(plan: RolloutPlan) -> list[dict[str, Any]]:
     for gate in plan.gates.all():
         readings = list(GateReading.objects.filter(gate=gate).order_by("-at")[:TREND_POINTS])
         last = readings[0] if readings else None
-        metric = CATALOGUE[gate.metric]
+        metric = metric_get(gate.metric)
         rows.append(
             {
                 "gate": gate,

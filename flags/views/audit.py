@@ -29,6 +29,8 @@ def object_url(event: AuditEvent) -> str:
         return reverse("environments")
     if event.object_type == "user":
         return reverse("users")
+    if event.object_type == "metric":  # a team metric (experiments.team_metric_changes)
+        return reverse("metric_edit", args=[event.object_key])
     if event.object_type == "import":  # object_key is the import's token (imports app)
         return reverse("import_detail", args=[event.object_key])
     return ""
