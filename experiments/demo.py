@@ -1,5 +1,6 @@
 """The demo's running experiment (`manage.py demo_data`, hence `make run`): prompt v2.0 against
-v1.3 in development, with simulated traffic and results already computed."""
+v1.3 in development, with simulated traffic and results already computed, and one team metric
+("GPT-4o latency", a filtered mean) that the experiment reads as a secondary metric."""
 
 from __future__ import annotations
 
@@ -10,15 +11,38 @@ from flags.models import Environment, Flag
 
 from .compute import experiment_compute_results
 from .lifecycle import experiment_create, experiment_start
-from .models import Experiment
+from .models import Experiment, MetricDefinition
 from .simulate import traffic_simulate
+from .team_metric_changes import team_metric_create
 
 DEMO_KEY = "prompt-v2"
 ACTOR = Actor(label="demo data")
+DEMO_METRIC: dict[str, object] = {
+    "key": "gpt-4o-latency",
+    "name": "GPT-4o latency",
+    "description": "Mean total latency of the calls answered by gpt-4o (a team metric: a "
+    "built-in field with a filter).",
+    "source": "llm_call",
+    "kind": "mean",
+    "unit": "request",
+    "direction": "lower",
+    "value": "latency_ms",
+    "format": "ms",
+    "filters": [{"field": "model", "op": "eq", "value": "gpt-4o"}],
+}
+
+
+def demo_team_metric_load() -> MetricDefinition:
+    """Idempotent: an existing metric with the demo's key is left as it is."""
+    existing = MetricDefinition.objects.filter(key=DEMO_METRIC["key"]).first()
+    if existing is not None:
+        return existing
+    return team_metric_create(data=DEMO_METRIC, actor=ACTOR)
 
 
 def demo_experiment_load(*, users: int = 1000) -> Experiment:
     """Idempotent: an existing demo experiment is left as it is."""
+    demo_team_metric_load()
     existing = Experiment.objects.filter(key=DEMO_KEY).first()
     if existing is not None:
         return existing
@@ -38,6 +62,7 @@ def demo_experiment_load(*, users: int = 1000) -> Experiment:
                 "mean_latency_ms",
                 "task_completion_rate",
                 "queries_per_session",
+                str(DEMO_METRIC["key"]),
             ],
             actor=ACTOR,
             target_units_per_variant=2000,

@@ -24,6 +24,7 @@ from flags import policy
 from flags.changes import Actor, audit_record, flag_config_update
 from flags.models import Environment, Flag, FlagConfig
 
+from .guardrails import GuardrailError, guardrails_validate
 from .metrics import DEFAULT_GUARDRAILS, metric_get
 from .models import Experiment, ExperimentResult, Status
 
@@ -37,25 +38,21 @@ class ExperimentError(Exception):
         self.message = message
 
 
-def _check_metrics(*, primary: str, secondary: list[str], guardrails: list[dict[str, Any]]) -> None:
+def _check_metrics(
+    *, primary: str, secondary: list[str], guardrails: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Raises on an unknown metric; returns the guardrails as stored."""
     for field, keys in (("primary_metric", [primary]), ("secondary_metrics", secondary)):
         for key in keys:
             try:
                 metric_get(key, archived=False)
             except KeyError:
                 raise ExperimentError(field, f"Unknown metric {key!r}.") from None
-    for guardrail in guardrails:
-        if not isinstance(guardrail, dict) or not isinstance(guardrail.get("metric"), str):
-            raise ExperimentError("guardrails", "Each guardrail is {metric, max or min}.")
-        try:
-            metric_get(guardrail["metric"], archived=False)
-        except KeyError:
-            raise ExperimentError(
-                "guardrails", f"Unknown metric {guardrail['metric']!r}."
-            ) from None
-        bounds = [guardrail.get(b) for b in ("max", "min") if guardrail.get(b) is not None]
-        if len(bounds) != 1 or not all(isinstance(b, int | float) for b in bounds):
-            raise ExperimentError("guardrails", "Each guardrail has one number: max or min.")
+    try:
+        return guardrails_validate(guardrails)
+    except GuardrailError as exc:
+        problems = "; ".join(f"{f}: {m}" for f, m in exc.errors)
+        raise ExperimentError("guardrails", problems) from None
 
 
 def experiment_create(
@@ -93,7 +90,7 @@ def experiment_create(
         raise ExperimentError("key", f"An experiment {key!r} exists already.")
     secondary = list(secondary_metrics or [])
     chosen = [dict(g) for g in (DEFAULT_GUARDRAILS if guardrails is None else guardrails)]
-    _check_metrics(primary=primary_metric, secondary=secondary, guardrails=chosen)
+    chosen = _check_metrics(primary=primary_metric, secondary=secondary, guardrails=chosen)
     if correction not in ("holm", "bh"):
         raise ExperimentError("correction", "holm or bh.")
     experiment = Experiment.objects.create(

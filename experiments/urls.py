@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api, api_metrics, views, views_metrics
+from . import api, api_metrics, views, views_guardrails, views_metrics
 
 urlpatterns = [
     path("metrics/", views_metrics.metric_list, name="metrics"),
@@ -19,6 +19,11 @@ urlpatterns = [
     path("experiments/new", views.experiment_new, name="experiment_new"),
     path("experiments/power", views.experiment_power, name="experiment_power"),
     path("experiments/<slug:key>/", views.experiment_detail, name="experiment_detail"),
+    path(
+        "experiments/<slug:key>/guardrails",
+        views_guardrails.experiment_guardrails,
+        name="experiment_guardrails",
+    ),
     path(
         "experiments/<slug:key>/results.csv",
         views.experiment_results_csv,

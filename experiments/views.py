@@ -21,6 +21,7 @@ from flagsite.rendering import page
 
 from . import charts, planning
 from .forms import ExperimentForm
+from .guardrails import guardrails_display
 from .lifecycle import (
     ExperimentError,
     experiment_conclude,
@@ -34,6 +35,7 @@ from .metrics import metric_get
 from .models import Experiment, ExperimentResult
 from .planning import PlanError
 from .summary import lift_format, value_format
+from .views_guardrails import editor_initial, editor_read
 
 
 @login_required
@@ -45,17 +47,21 @@ def experiment_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def experiment_new(request: HttpRequest) -> HttpResponse:
     form = ExperimentForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    guardrails, guardrail_errors, editor = editor_read(
+        request.POST if request.method == "POST" else None, initial=editor_initial()
+    )
+    if request.method == "POST" and form.is_valid() and not guardrail_errors:
+        fields = form.cleaned_for_create()
+        if guardrails is not None:
+            fields["guardrails"] = guardrails
         try:
-            experiment = experiment_create(
-                actor=Actor(user=request.user), **form.cleaned_for_create()
-            )
+            experiment = experiment_create(actor=Actor(user=request.user), **fields)
         except ExperimentError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
             return redirect("experiment_detail", key=experiment.key)
-    status = 400 if form.errors else 200
-    return page(request, "experiments/new.html", {"form": form}, status=status)
+    status = 400 if form.errors or guardrail_errors else 200
+    return page(request, "experiments/new.html", {"form": form, **editor}, status=status)
 
 
 def _number(request: HttpRequest, field: str, default: float, lo: float, hi: float) -> float:
@@ -179,6 +185,7 @@ def _context(experiment: Experiment) -> dict[str, Any]:
         "progress": progress,
         "srm_blocking": srm_unacknowledged(experiment),
         "history_count": len(history),
+        "guardrail_list": guardrails_display(experiment.guardrails),
     }
 
 
