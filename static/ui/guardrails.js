@@ -1,6 +1,6 @@
 // The guardrail editor (templates/experiments/_guardrails.html). Without JavaScript the form
-// shows a fixed number of rows and blank ones are ignored; with it, blank rows beyond the first
-// hide behind "Add guardrail", each row gets "Remove", and the sign and unit follow the metric.
+// shows a fixed number of rows and blank ones are ignored; with it, blank rows hide behind
+// "Add guardrail", each row gets "Remove", and the sign and unit follow the metric.
 (function () {
   "use strict";
 
@@ -55,13 +55,9 @@
       row.querySelector(".guardrail-metric").addEventListener("change", function () { label(row); });
     }
 
-    var firstBlankSeen = false;
     rows().forEach(function (row) {
       wire(row);
-      if (blank(row)) {
-        if (firstBlankSeen) row.hidden = true;
-        firstBlankSeen = true;
-      }
+      if (blank(row)) row.hidden = true;
     });
     add.addEventListener("click", function () {
       var hidden = rows().filter(function (r) { return r.hidden; });
@@ -84,6 +80,11 @@
       refresh();
       row.querySelector(".guardrail-metric").focus();
     });
+    // Rows are stored in index order: number them as they stand before the form is sent.
+    var form = box.closest("form");
+    if (form) {
+      form.addEventListener("submit", function () { rows().forEach(renumber); });
+    }
     add.hidden = false;
     refresh();
   }
