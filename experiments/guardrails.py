@@ -109,7 +109,7 @@ def threshold_problem(metric: Metric, value: Any) -> str:
         return "The threshold is a finite number, 0 or more."
     top = 1.0 if metric.format == "percent" else MAX_THRESHOLD
     if value > top:
-        shown = "100 %" if metric.format == "percent" else f"{MAX_THRESHOLD:g}"
+        shown = "100 %" if metric.format == "percent" else f"{MAX_THRESHOLD:,.0f}"
         return f"The threshold is at most {shown}."
     return ""
 
@@ -180,7 +180,9 @@ def rows_parse(data: Mapping[str, Any]) -> list[Row]:
 
 def _threshold_parse(row: Row, metric: Metric) -> float | None:
     label = f"Guardrail row {row.number}, threshold"
-    text = row.threshold.replace(",", "").replace("\u202f", "").replace(" ", "").rstrip("%")
+    text = row.threshold.replace(",", "").replace("\u202f", "").replace(" ", "")
+    if metric.format == "percent":
+        text = text.removesuffix("%")
     if not text:
         row.errors.append(f"{label}: enter a number for {metric.name}.")
         return None
@@ -192,7 +194,7 @@ def _threshold_parse(row: Row, metric: Metric) -> float | None:
     top = 100.0 if metric.format == "percent" else MAX_THRESHOLD
     if not math.isfinite(value) or value < 0 or value > top:
         unit = " %" if metric.format == "percent" else f" {unit_label(metric)}".rstrip()
-        row.errors.append(f"{label}: a number from 0 to {top:g}{unit}.")
+        row.errors.append(f"{label}: a number from 0 to {top:,.0f}{unit}.")
         return None
     if metric.format == "percent":
         value = float(f"{value / 100:.12g}")

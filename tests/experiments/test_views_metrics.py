@@ -12,6 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from experiments.forms_metrics import condition_line, condition_parse
+from experiments.guardrails import FORM_ROWS
 from experiments.models import MetricDefinition
 from feedback.models import LlmCall
 from flags.models import AuditEvent, Environment
@@ -123,7 +124,8 @@ def test_team_metrics_are_in_the_experiment_pickers_until_archived(
     client = _client(editor_user)
     client.post("/metrics/new", FORM)
     form = client.get("/experiments/new").content.decode()
-    assert form.count('value="search-latency"') == 2  # primary and secondary pickers
+    # the primary and secondary pickers, and each guardrail row's (experiments.guardrails)
+    assert form.count('value="search-latency"') == 2 + FORM_ROWS
     assert client.post("/metrics/search-latency/archive").status_code == 302
     assert MetricDefinition.objects.get(key="search-latency").archived
     assert 'value="search-latency"' not in client.get("/experiments/new").content.decode()
