@@ -19,8 +19,9 @@ project: it lost to gthread, docs/benchmarks.md). Give the benchmark a Redis dat
 it clears the cache and counts ~10^5 requests per key there.
 
 Rate limits: `--limits counted` (default) raises the limits to 10^9 per minute through settings,
-so every request is still counted in Redis (one round trip, as in production) but none is
-refused; `--limits off` sets them to 0 (off), which shows what the count costs.
+so every request is still counted, as in production (slices reserved from Redis, one round trip
+per 100 requests: delivery/slices.py) but none is refused; `--limits off` sets them to 0 (off),
+which shows what the count costs.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Fixed-window rate limits (per minute), exact across processes when Redis is the cache.
+"""Fixed-window rate limits (per minute), never over the limit across processes with Redis.
 
 `rate_limit_check([(bucket, limit_per_minute), ...])` counts one request against every bucket
 and returns None when all of them allow it, or the seconds to wait (for `Retry-After`) when one
@@ -6,14 +6,18 @@ is full. It is all or nothing: a refused request is counted nowhere, so a caller
 own per-IP limit does not use up the per-key ceiling that every other caller shares.
 `rate_limit_hit(bucket, limit)` is the one-bucket form.
 
-With Redis, every check is one round trip: a Lua script reads the buckets and increments them
-only if all are below their limits, atomically, so N processes admit exactly the limit, however
-concurrent the burst (tests/delivery/test_limits_exact.py). Without Redis (the embedded default,
-an in-process cache) each process counts exactly for itself.
+With Redis, a process reserves slices of a bucket's allowance (one atomic Lua call per slice)
+and spends them locally (delivery/slices.py): the steady state makes no round trip. The fleet
+never admits more than the limit per window; a process may refuse early by at most the unused
+slices other processes hold (the bound: delivery/slices.py, docs/security.md "Rate limits";
+tests/delivery/test_limits_exact.py). `FLAGSITE_RATE_LIMIT_SLICE` caps a slice (1: one round
+trip per request, exact). Without Redis (the embedded default, an in-process cache) each
+process counts exactly for itself.
 
 If Redis is down, requests are still limited, per process (fail open to local counting): rate
 limiting must never take the service down with it. After a failure Redis is left alone for a few
-seconds, so a dead Redis costs one failed attempt, not one per request.
+seconds, so a dead Redis costs one failed attempt, not one per request; meanwhile every request
+is counted locally, slices held or not (as before slices).
 """
 
 from __future__ import annotations
@@ -24,8 +28,12 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
+from django.core.signals import setting_changed
+
+from . import slices
 
 log = logging.getLogger(__name__)
 
@@ -34,24 +42,29 @@ MAX_BUCKETS = 100_000
 WINDOW = 60
 KEY_TTL = 2 * WINDOW
 
-# KEYS: the buckets' counters for this window; ARGV: their limits, then the TTL.
-# Returns 0 when admitted (every counter incremented), else the 1-based index of a full bucket.
-_CHECK_AND_COUNT = """
-local n = #KEYS
-for i = 1, n do
-  local count = tonumber(redis.call('GET', KEYS[i]) or '0')
-  if count >= tonumber(ARGV[i]) then return i end
-end
-for i = 1, n do
-  if redis.call('INCR', KEYS[i]) == 1 then redis.call('EXPIRE', KEYS[i], ARGV[n + 1]) end
-end
-return 0
-"""
+MAX_SLICE = 1000  # FLAGSITE_RATE_LIMIT_SLICE is clamped to 1 - MAX_SLICE (delivery.checks)
 
 _lock = threading.Lock()
 _down_until = 0.0
 _local: dict[tuple[str, int], int] = {}  # (bucket, window) -> count, when counting in-process
 _script: Any = None
+_redis: bool | None = None  # is the default cache Redis? (caches["default"] costs ~3 us a call)
+
+
+def _uses_redis() -> bool:
+    global _redis
+    if _redis is None:
+        _redis = isinstance(caches["default"], RedisCache)
+    return _redis
+
+
+def _setting_changed(*, setting: str, **kwargs: Any) -> None:
+    global _redis
+    if setting == "CACHES":
+        _redis = None
+
+
+setting_changed.connect(_setting_changed)
 
 
 def _redis_client(backend: RedisCache) -> Any:
@@ -67,14 +80,21 @@ def _redis_client(backend: RedisCache) -> Any:
     return client
 
 
-def _redis_check(backend: RedisCache, buckets: Sequence[tuple[str, int]], window: int) -> bool:
+def slice_max() -> int:
+    """FLAGSITE_RATE_LIMIT_SLICE, clamped to 1 - MAX_SLICE."""
+    return min(MAX_SLICE, max(1, int(getattr(settings, "FLAGSITE_RATE_LIMIT_SLICE", 100) or 1)))
+
+
+def _reserve(needs: Sequence[tuple[str, int, int]], window: int) -> Any:
+    """One round trip: reserve units of every (bucket, limit, wanted) (slices.RESERVE)."""
     global _script
-    keys = [backend.make_and_validate_key(f"rl:{bucket}:{window}") for bucket, _ in buckets]
+    backend: Any = caches["default"]
+    keys = [backend.make_and_validate_key(f"rl:{bucket}:{window}") for bucket, _, _ in needs]
     client = _redis_client(backend)
     if _script is None:
-        _script = client.register_script(_CHECK_AND_COUNT)
-    refused = _script(keys=keys, args=[limit for _, limit in buckets] + [KEY_TTL], client=client)
-    return int(refused) == 0
+        _script = client.register_script(slices.RESERVE)
+    args = [limit for _, limit, _ in needs] + [want for _, _, want in needs]
+    return _script(keys=keys, args=[*args, KEY_TTL, slices.SPREAD, slices.TAIL], client=client)
 
 
 def _local_check(buckets: Sequence[tuple[str, int]], window: int) -> bool:
@@ -94,22 +114,29 @@ def _local_check(buckets: Sequence[tuple[str, int]], window: int) -> bool:
 def rate_limit_check(buckets: Sequence[tuple[str, int]], *, now: float | None = None) -> int | None:
     """Count one request in every bucket (limits <= 0 are off); None, or seconds to wait."""
     global _down_until
-    active = [(bucket, int(limit)) for bucket, limit in buckets if limit > 0]
-    if not active:
+    for _, limit in buckets:
+        if limit > 0:
+            break
+    else:
         return None
     now = time.time() if now is None else now
     window = int(now // WINDOW)
-    backend = caches["default"]
     admitted: bool | None = None
-    if isinstance(backend, RedisCache) and time.monotonic() >= _down_until:
-        try:
-            admitted = _redis_check(backend, active, window)
-        except Exception:
-            with _lock:
-                _down_until = time.monotonic() + RETRY_AFTER_FAILURE
-            log.warning("rate limit store unreachable; counting in this process", exc_info=True)
+    if _uses_redis():
+        for attempt in range(3):  # None: waited for another thread's reservation
+            if time.monotonic() < _down_until:
+                break
+            try:
+                admitted = slices.spend(buckets, window, _reserve, slice_max, patient=attempt < 2)
+            except Exception:
+                with _lock:
+                    _down_until = time.monotonic() + RETRY_AFTER_FAILURE
+                log.warning("rate limit store unreachable; counting in this process", exc_info=True)
+                break
+            if admitted is not None:
+                break
     if admitted is None:
-        admitted = _local_check(active, window)
+        admitted = _local_check([(b, int(limit)) for b, limit in buckets if limit > 0], window)
     if admitted:
         return None
     return max(1, int((window + 1) * WINDOW - now) + 1)
@@ -120,9 +147,11 @@ def rate_limit_hit(bucket: str, limit_per_minute: int, *, now: float | None = No
 
 
 def rate_limit_reset() -> None:
-    """Forget local counts and any recorded store failure (tests)."""
-    global _down_until, _script
+    """Forget local counts and slices and any recorded store failure (tests)."""
+    global _down_until, _script, _redis
     with _lock:
         _down_until = 0.0
         _script = None
+        _redis = None
         _local.clear()
+    slices.reset()

@@ -267,6 +267,10 @@ FLAGSITE_RATE_LIMIT_CLIENT_PER_KEY = env_int("FLAGSITE_RATE_LIMIT_CLIENT_PER_KEY
 FLAGSITE_RATE_LIMIT_UNAUTHENTICATED_PER_IP = env_int(
     "FLAGSITE_RATE_LIMIT_UNAUTHENTICATED_PER_IP", 60
 )
+# With Redis, a process reserves at most this many units of a bucket at a time and spends them
+# without a round trip (1 - 1,000; 1: one round trip per request, exact). Early refusals are
+# bounded by (processes - 1) x this: docs/security.md, "Rate limits".
+FLAGSITE_RATE_LIMIT_SLICE = env_int("FLAGSITE_RATE_LIMIT_SLICE", 100)
 # Trusted reverse proxies in front of the web processes, for every endpoint: the caller IP is
 # then taken from X-Forwarded-For. FEEDBACK_PROXY_COUNT is its deprecated former name.
 FLAGSITE_TRUSTED_PROXY_COUNT = env_int(

@@ -1,6 +1,6 @@
 """Rate limits (429 + integer Retry-After), CORS for browser endpoints, and a dead Redis.
-The per-IP and unknown-key limits: test_client_limits.py; exact counting: test_limits_exact.py;
-the CORS policy of every endpoint: test_cors.py."""
+The per-IP and unknown-key limits: test_client_limits.py; never over with Redis:
+test_limits_exact.py; the CORS policy of every endpoint: test_cors.py."""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
-"""With Redis, limits are exact across threads and processes: under a concurrent burst exactly
-the limit is admitted (the lazy local counting this replaced admitted 138-146 of 100).
-Through real gunicorn processes: tests/delivery/test_processes.py."""
+"""With Redis, limits are never over across threads and processes, and a process refuses early by
+at most the unused slices the others hold (delivery/slices.py, docs/security.md "Rate limits").
+Limits below 128 are counted one unit at a time, so they stay exact (the lazy local counting
+that exact counting replaced admitted 138-146 of 100). Through real gunicorn processes:
+tests/delivery/test_processes.py. The slice logic alone: test_slices.py."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from delivery import ratelimit, slices
 from delivery.ratelimit import rate_limit_check
 from tests.services import redis_url
 
@@ -22,6 +25,11 @@ pytestmark = pytest.mark.services
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = 1_800_000_000.0  # one fixed window for the whole burst, whatever the clock says
+
+
+def largest_slice(limit: int, most: int = 100) -> int:
+    """The documented bound on one slice (FLAGSITE_RATE_LIMIT_SLICE = most)."""
+    return min(most, max(1, limit // slices.SPREAD))
 
 
 @pytest.fixture
@@ -37,7 +45,22 @@ def redis_cache(settings: Any) -> str:
             "OPTIONS": {"socket_connect_timeout": 5, "socket_timeout": 5},
         }
     }
+    settings.FLAGSITE_RATE_LIMIT_SLICE = 100
     return prefix
+
+
+@pytest.fixture
+def round_trips(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the reservations (Redis round trips) the checks make."""
+    calls: list[int] = []
+    reserve = ratelimit._reserve
+
+    def counted(needs: Any, window: int) -> Any:
+        calls.append(len(needs))
+        return reserve(needs, window)
+
+    monkeypatch.setattr(ratelimit, "_reserve", counted)
+    return calls
 
 
 def _burst(threads: int, calls: int, buckets: Any) -> list[int]:
@@ -59,7 +82,7 @@ def _burst(threads: int, calls: int, buckets: Any) -> list[int]:
     return admitted
 
 
-def test_concurrent_threads_admit_exactly_the_limit(redis_cache: str) -> None:
+def test_concurrent_threads_admit_exactly_a_small_limit(redis_cache: str) -> None:
     admitted = _burst(8, 40, lambda i: [("exact:key", 100)])
     assert sum(admitted) == 100
 
@@ -71,6 +94,25 @@ def test_per_ip_buckets_and_the_ceiling_are_exact_together(redis_cache: str) -> 
     assert max(admitted) <= 20
 
 
+def test_one_process_admits_exactly_a_large_limit_in_few_round_trips(
+    redis_cache: str, round_trips: list[int]
+) -> None:
+    admitted = _burst(8, 800, lambda i: [("exact:big", 5000)])  # 6,400 attempts
+    assert sum(admitted) == 5000
+    # Slices of 78 units (1/64 of the limit), shrinking to 1/8 of what is left near the limit:
+    # ~100 reservations in sequence; with 8 threads, more near the limit (a thread that waited
+    # twice for another's reservation takes one unit for itself), and one refusal per thread
+    # at most (then a full bucket is remembered). Exact counting made 6,400.
+    assert len(round_trips) < 400, len(round_trips)
+
+
+def test_client_buckets_with_slices_admit_exactly_together(redis_cache: str) -> None:
+    # Per-IP limits of 300 under a ceiling of 2,000: 8 callers x 400 attempts.
+    admitted = _burst(8, 400, lambda i: [(f"exact:ck:ip:{i}", 300), ("exact:ck", 2000)])
+    assert sum(admitted) == 2000
+    assert max(admitted) <= 300
+
+
 SCRIPT = """
 import os, sys, time
 import django
@@ -78,18 +120,26 @@ django.setup()
 from django.conf import settings
 settings.CACHES["default"]["KEY_PREFIX"] = sys.argv[1]
 settings.CACHES["default"]["OPTIONS"] = {"socket_connect_timeout": 5, "socket_timeout": 5}
+settings.FLAGSITE_RATE_LIMIT_SLICE = 100
 from delivery.ratelimit import rate_limit_check
-start = float(sys.argv[3])
+bucket, limit, start, now = sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
+attempts, until_refused = int(sys.argv[6]), sys.argv[7] == "until-refused"
 while time.time() < start:
     time.sleep(0.001)
-admitted = sum(
-    rate_limit_check([(sys.argv[2], 100)], now=float(sys.argv[4])) is None for _ in range(60)
-)
-print(admitted)
+admitted = refused = 0
+for _ in range(attempts):
+    if rate_limit_check([(bucket, limit)], now=now) is None:
+        admitted += 1
+    else:
+        refused += 1
+        if until_refused:
+            break
+print(admitted, refused)
 """
 
 
-def test_concurrent_processes_admit_exactly_the_limit(redis_cache: str) -> None:
+def _processes(prefix: str, n: int, bucket: str, limit: int, attempts: int, mode: str) -> Any:
+    """n processes hitting one bucket at once; [(admitted, refused)] per process."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "flagsite.settings",
@@ -98,23 +148,53 @@ def test_concurrent_processes_admit_exactly_the_limit(redis_cache: str) -> None:
         "DEBUG": "true",
         "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "sdk")]),
     }
-    start = time.time() + 5  # every process is up and waiting by then
+    start = time.time() + 6  # every process is up and waiting by then
+    args = [prefix, bucket, str(limit), str(start), str(NOW), str(attempts), mode]
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", SCRIPT, redis_cache, "exact:procs", str(start), str(NOW)],
+            [sys.executable, "-c", SCRIPT, *args],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,
             text=True,
         )
-        for _ in range(4)
+        for _ in range(n)
     ]
-    counts = []
+    results = []
     for proc in procs:
-        out, _ = proc.communicate(timeout=120)
+        out, _ = proc.communicate(timeout=180)
         assert proc.returncode == 0
-        counts.append(int(out.strip().splitlines()[-1]))
-    assert sum(counts) == 100, counts
+        admitted, refused = out.strip().splitlines()[-1].split()
+        results.append((int(admitted), int(refused)))
+    return results
+
+
+def test_concurrent_processes_admit_exactly_a_small_limit(redis_cache: str) -> None:
+    results = _processes(redis_cache, 4, "exact:procs", 100, 60, "fixed")
+    assert sum(a for a, _ in results) == 100, results
+
+
+def test_concurrent_processes_never_admit_more_than_a_large_limit(redis_cache: str) -> None:
+    # 4 processes x 700 attempts at a limit of 2,000 (slices of up to 31 units).
+    results = _processes(redis_cache, 4, "exact:procs-big", 2000, 700, "fixed")
+    admitted = sum(a for a, _ in results)
+    assert any(r for _, r in results), results  # the limit was reached
+    assert 2000 - 3 * largest_slice(2000) <= admitted <= 2000, results
+
+
+def test_early_refusals_are_bounded_by_the_slices_other_processes_hold(redis_cache: str) -> None:
+    # Given this process holds a slice of the bucket and goes idle,
+    limit = 3200
+    assert rate_limit_check([("exact:idle", limit)], now=NOW) is None
+    held = slices.held("exact:idle")
+    assert 0 < held < largest_slice(limit)  # the slice, less the one unit just spent
+    # when two other processes ask until they are refused,
+    results = _processes(redis_cache, 2, "exact:idle", limit, limit, "until-refused")
+    # then they admitted exactly the limit less what this one holds (the early refusal),
+    assert sum(a for a, _ in results) == limit - 1 - held, results
+    # and this process can still spend what it holds: the fleet admits exactly the limit.
+    mine = [rate_limit_check([("exact:idle", limit)], now=NOW) is None for _ in range(held + 5)]
+    assert mine == [True] * held + [False] * 5
 
 
 def test_a_dead_redis_fails_open_to_counting_in_this_process(settings: Any) -> None:
