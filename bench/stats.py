@@ -17,7 +17,6 @@ events and checks results, not times.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import sys
 import time
@@ -47,156 +46,231 @@ class Truth:
     events: int
 
 
-def _copy(cursor: Any, table: str, columns: list[str], lines: list[str]) -> None:
-    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        buffer = io.StringIO()
-        for n, line in enumerate(lines, 1):
-            buffer.write(line)
-            if n % 50_000 == 0:
-                copy.write(buffer.getvalue())
-                buffer = io.StringIO()
-        copy.write(buffer.getvalue())
+# The staging tables the chunks are COPYed into in PostgreSQL's binary format (numpy writes the
+# rows, no Python loop per row); one INSERT ... SELECT per chunk builds the event rows (ids,
+# timestamps, JSON) from them in SQL.
+STAGING = {
+    "bench_x": [("u", "int8", ">i8"), ("v", "int2", ">i2"), ("t", "int8", ">i8")],
+    "bench_c": [
+        ("i", "int8", ">i8"),
+        ("u", "int8", ">i8"),
+        ("v", "int2", ">i2"),
+        ("t", "int8", ">i8"),
+        ("prompt", "int8", ">i8"),
+        ("completion", "int8", ">i8"),
+        ("latency", "float8", ">f8"),
+        ("error", "bool", "u1"),
+        ("hallucination", "bool", "u1"),
+    ],
+    "bench_f": [
+        ("j", "int8", ">i8"),
+        ("c", "int8", ">i8"),
+        ("u", "int8", ">i8"),
+        ("t", "int8", ">i8"),
+        ("up", "bool", "u1"),
+    ],
+}
+CHUNK_UNITS = 25_000  # 500,000 events per chunk: memory does not grow with the total
 
 
-def bench_data_load(experiment: Any, *, events: int, seed: int = 1) -> Truth:
-    """COPY about `events` events for `experiment` (running, two variants); returns the true
-    per-variant values the computation must reproduce."""
-    from django.db import connection
+def _copy_binary(cursor: Any, table: str, arrays: dict[str, np.ndarray]) -> None:
+    """COPY the equal-length `arrays` into staging `table` in the binary format."""
+    spec = STAGING[table]
+    n = len(next(iter(arrays.values())))
+    dtype = [("nfields", ">i2")]
+    for name, _, code in spec:
+        dtype += [(f"{name}_len", ">i4"), (name, code)]
+    rows = np.empty(n, dtype=dtype)
+    rows["nfields"] = len(spec)
+    for name, _, code in spec:
+        rows[f"{name}_len"] = np.dtype(code).itemsize
+        rows[name] = arrays[name]
+    header = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8
+    with cursor.copy(f"COPY {table} FROM STDIN (FORMAT BINARY)") as copy:
+        copy.write(header + rows.tobytes() + b"\xff\xff")
 
-    rng = np.random.default_rng(seed)
-    units = max(2, events // EVENTS_PER_UNIT)
-    variants = experiment.variants
-    env = experiment.environment_id
-    start = experiment.started_at or datetime.now(UTC) - timedelta(days=2)
-    unit_variant = rng.integers(0, 2, units)
+
+def _insert_sql(experiment: Any) -> list[tuple[str, list[Any]]]:
+    """The INSERT ... SELECT statements that turn the staged chunk into event rows."""
+    env, key, flag = experiment.environment_id, experiment.key, experiment.flag.key
+    control, treatment = experiment.variants[:2]
+    start = experiment.started_at
+    at = "(%s::timestamptz + t * interval '1 microsecond')"
+    variant = "(CASE WHEN v = 1 THEN %s ELSE %s END)"
+    return [
+        (
+            "INSERT INTO feedback_exposure (environment_id, event_id, timestamp, received_at, "
+            "flag_key, variant_key, user_key, experiment_key) "
+            f"SELECT %s, %s::text || u, {at}, {at}, %s, {variant}, 'b-u' || u, %s FROM bench_x",
+            [env, f"b-{key}-x", start, start, flag, treatment, control, key],
+        ),
+        (
+            "INSERT INTO feedback_llmcall (environment_id, event_id, timestamp, received_at, "
+            "request_id, conversation_id, user_key, user_tier, feature, model, prompt_tokens, "
+            "completion_tokens, ttft_ms, latency_ms, error, error_type, hallucination, "
+            "safety_violation, flags, cost_usd, cached_input_tokens, prompt_hash) "
+            f"SELECT %s, %s::text || i, {at}, {at}, 'b-r' || i, 'b-s' || u || '-' || (i %% 4), "
+            "'b-u' || u, '', '', 'gpt-4o', prompt, completion, latency * 0.3, latency, error, "
+            f"'', hallucination, false, jsonb_build_object(%s::text, {variant}), "
+            "(prompt * 2.5 + completion * 10) / 1000000.0, 0, '' FROM bench_c",
+            [env, f"b-{key}-c", start, start, flag, treatment, control],
+        ),
+        (
+            "INSERT INTO feedback_feedback (environment_id, event_id, timestamp, received_at, "
+            "type, comment, category, triage_category, conversation_id, request_id, user_key) "
+            f"SELECT %s, %s::text || j, {at}, {at}, "
+            "CASE WHEN up THEN 'thumbs_up' ELSE 'thumbs_down' END, '', '', '', "
+            "'b-s' || u || '-' || (c %% 4), 'b-r' || c, 'b-u' || u FROM bench_f",
+            [env, f"b-{key}-f", start, start],
+        ),
+    ]
+
+
+EVENT_TABLES = ("feedback_exposure", "feedback_llmcall", "feedback_feedback")
+
+
+def _indexes_drop(cursor: Any) -> list[str]:
+    """Drop the event tables' secondary indexes (not the primary keys and unique constraints):
+    building them once after the load is faster than maintaining them row by row. Returns their
+    definitions, for `_indexes_create`."""
+    cursor.execute(
+        "SELECT i.indexname, i.indexdef FROM pg_indexes i "
+        "LEFT JOIN pg_constraint c ON c.conname = i.indexname "
+        "WHERE i.tablename = ANY(%s) AND c.conname IS NULL",
+        [list(EVENT_TABLES)],
+    )
+    found = cursor.fetchall()
+    for name, _ in found:
+        cursor.execute(f'DROP INDEX "{name}"')
+    return [definition for _, definition in found]
+
+
+def _indexes_create(cursor: Any, definitions: list[str]) -> None:
+    cursor.execute("SET maintenance_work_mem = '512MB'")
+    for definition in definitions:
+        cursor.execute(definition)
+    cursor.execute("RESET maintenance_work_mem")
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+class _Sums:
+    """Per-variant sums over the chunks: the numpy truth the computation must reproduce."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, np.ndarray] = {}
+
+    def add(self, name: str, values: np.ndarray, variant: np.ndarray) -> None:
+        found = np.bincount(variant, weights=values.astype(np.float64), minlength=2)
+        self.sums[name] = self.sums.get(name, np.zeros(2)) + found
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.sums[name]
+
+
+def _chunk(rng: np.random.Generator, u0: int, units: int, sums: _Sums) -> dict[str, Any]:
+    """One chunk of units `u0 .. u0 + units - 1`: their exposures, calls and votes."""
+    unit = np.arange(u0, u0 + units, dtype=np.int64)
+    unit_variant = rng.integers(0, 2, units).astype(np.int16)
     first = rng.uniform(0, 86_400, units)  # seconds after start
-    calls = units * CALLS_PER_UNIT
     call_unit = np.repeat(np.arange(units), CALLS_PER_UNIT)
+    calls = len(call_unit)
     treated = unit_variant[call_unit] == 1
     call_at = first[call_unit] + rng.uniform(1, 3600, calls)
     error = rng.random(calls) < np.where(treated, 0.006, 0.005)
-    # Rounded as written (3 decimals), so the truth is what the table holds.
-    latency = np.round(rng.lognormal(0, 0.45, calls) * np.where(treated, 1180.0, 1100.0), 3)
+    latency = rng.lognormal(0, 0.45, calls) * np.where(treated, 1180.0, 1100.0)
     prompt = (rng.lognormal(0, 0.3, calls) * 630).astype(np.int64)
     completion = (rng.lognormal(0, 0.4, calls) * np.where(treated, 290, 270)).astype(np.int64)
     hallucination = rng.random(calls) < np.where(treated, 0.03, 0.04)
-    cost = (prompt * 2.5 + completion * 10) / 1e6
     fb = units * FEEDBACK_PER_UNIT
     # Three different calls of each unit (a second vote on the same answer would replace the
     # first: FeedbackQuerySet.current).
     offsets = rng.integers(0, 5, fb) + np.tile([0, 5, 10], units)
     fb_call = offsets + np.repeat(np.arange(units), FEEDBACK_PER_UNIT) * CALLS_PER_UNIT
     up = rng.random(fb) < np.where(treated[fb_call], 0.74, 0.70)
-    key = experiment.key
+    call_variant = treated.astype(np.int64)
+    sums.add("units", np.ones(units), unit_variant.astype(np.int64))
+    sums.add("calls", np.ones(calls), call_variant)
+    sums.add("errors", error, call_variant)
+    sums.add("latency", latency, call_variant)
+    sums.add("tokens", prompt + completion, call_variant)
+    sums.add("votes", np.ones(fb), call_variant[fb_call])
+    sums.add("ups", up, call_variant[fb_call])
+    call_index = u0 * CALLS_PER_UNIT + np.arange(calls, dtype=np.int64)
 
-    def ts(seconds: np.ndarray) -> list[str]:
-        base = np.datetime64(start.replace(tzinfo=None).isoformat(), "us")
-        stamps = base + (seconds * 1e6).astype("timedelta64[us]")
-        return [f"{s}+00" for s in stamps.astype(str)]
+    def us(seconds: np.ndarray) -> np.ndarray:
+        return np.round(seconds * 1e6).astype(np.int64)
 
-    first_ts, call_ts = ts(first), ts(call_at)
-    fb_ts = [call_ts[i] for i in fb_call]  # the vote at the call's time (>= first exposure)
+    return {
+        "bench_x": {"u": unit, "v": unit_variant, "t": us(first)},
+        "bench_c": {
+            "i": call_index,
+            "u": unit[call_unit],
+            "v": unit_variant[call_unit],
+            "t": us(call_at),
+            "prompt": prompt,
+            "completion": completion,
+            "latency": latency,
+            "error": error,
+            "hallucination": hallucination,
+        },
+        "bench_f": {
+            "j": u0 * FEEDBACK_PER_UNIT + np.arange(fb, dtype=np.int64),
+            "c": call_index[fb_call],
+            "u": unit[call_unit[fb_call]],
+            "t": us(call_at[fb_call]),  # the vote at the call's time (>= first exposure)
+            "up": up,
+        },
+    }
+
+
+def bench_data_load(experiment: Any, *, events: int, seed: int = 1) -> Truth:
+    """Load about `events` events for `experiment` (running, two variants), generated with
+    numpy in chunks of CHUNK_UNITS units, COPYed into staging tables, inserted by SQL; the
+    event tables' secondary indexes are dropped before and rebuilt after. Returns the true
+    per-variant values the computation must reproduce."""
+    from django.db import connection
+
+    rng = np.random.default_rng(seed)
+    total = max(2, events // EVENTS_PER_UNIT)
+    variants = experiment.variants
+    statements = _insert_sql(experiment)
+    sums = _Sums()
     with connection.cursor() as c:
         cursor = c.cursor  # psycopg's, for COPY
-        _copy(
-            cursor,
-            "feedback_exposure",
-            [
-                "environment_id",
-                "event_id",
-                "timestamp",
-                "received_at",
-                "flag_key",
-                "variant_key",
-                "user_key",
-                "experiment_key",
-            ],
-            [
-                f"{env}\tb-{key}-x{u}\t{first_ts[u]}\t{first_ts[u]}\t{experiment.flag.key}\t"
-                f"{variants[unit_variant[u]]}\tb-u{u}\t{key}\n"
-                for u in range(units)
-            ],
-        )
-        flag = experiment.flag.key
-        _copy(
-            cursor,
-            "feedback_llmcall",
-            [
-                "environment_id",
-                "event_id",
-                "timestamp",
-                "received_at",
-                "request_id",
-                "conversation_id",
-                "user_key",
-                "user_tier",
-                "feature",
-                "model",
-                "prompt_tokens",
-                "completion_tokens",
-                "ttft_ms",
-                "latency_ms",
-                "error",
-                "error_type",
-                "hallucination",
-                "safety_violation",
-                "flags",
-                "cost_usd",
-                "cached_input_tokens",
-                "prompt_hash",
-            ],
-            [
-                f"{env}\tb-{key}-c{i}\t{call_ts[i]}\t{call_ts[i]}\tb-r{i}\t"
-                f"b-s{call_unit[i]}-{i % 4}\tb-u{call_unit[i]}\t\t\tgpt-4o\t{prompt[i]}\t"
-                f"{completion[i]}\t{latency[i] * 0.3:.3f}\t{latency[i]}\t"
-                f"{'t' if error[i] else 'f'}\t\t{'t' if hallucination[i] else 'f'}\tf\t"
-                f'{{"{flag}": "{variants[unit_variant[call_unit[i]]]}"}}\t{cost[i]:.10f}\t0\t\n'
-                for i in range(calls)
-            ],
-        )
-        _copy(
-            cursor,
-            "feedback_feedback",
-            [
-                "environment_id",
-                "event_id",
-                "timestamp",
-                "received_at",
-                "type",
-                "comment",
-                "category",
-                "triage_category",
-                "conversation_id",
-                "request_id",
-                "user_key",
-            ],
-            [
-                f"{env}\tb-{key}-f{j}\t{fb_ts[j]}\t{fb_ts[j]}\t"
-                f"{'thumbs_up' if up[j] else 'thumbs_down'}\t\t\t\t"
-                f"b-s{call_unit[fb_call[j]]}-{fb_call[j] % 4}\tb-r{fb_call[j]}\t"
-                f"b-u{call_unit[fb_call[j]]}\n"
-                for j in range(fb)
-            ],
-        )
-        c.execute("ANALYZE feedback_exposure; ANALYZE feedback_llmcall; ANALYZE feedback_feedback")
-    truth: dict[str, dict[str, float]] = {k: {} for k in ("e", "l", "t", "u")}
-    units_by: dict[str, int] = {}
-    fb_treated = treated[fb_call]
-    for index, variant in enumerate(variants):
-        mask = treated if index == 1 else ~treated
-        fmask = fb_treated if index == 1 else ~fb_treated
-        units_by[variant] = int((unit_variant == index).sum())
-        truth["e"][variant] = float(error[mask].mean())
-        truth["l"][variant] = float(latency[mask].mean())
-        truth["t"][variant] = float((prompt[mask] + completion[mask]).sum() / mask.sum())
-        truth["u"][variant] = float(up[fmask].mean())
+        for table, spec in STAGING.items():
+            columns = ", ".join(f"{name} {kind}" for name, kind, _ in spec)
+            cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({columns})")
+        # Django's foreign keys are deferred: checked per statement instead, no queue of
+        # millions of pending checks (and CREATE INDEX refuses a table with pending ones).
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        definitions = _indexes_drop(cursor)
+        for u0 in range(0, total, CHUNK_UNITS):
+            chunk = _chunk(rng, u0, min(CHUNK_UNITS, total - u0), sums)
+            cursor.execute("TRUNCATE " + ", ".join(STAGING))
+            for table, arrays in chunk.items():
+                _copy_binary(cursor, table, arrays)
+            for sql, params in statements:
+                cursor.execute(sql, params)
+            done = min(total, u0 + CHUNK_UNITS)
+            _progress(f"  loaded {done * EVENTS_PER_UNIT:,} / {total * EVENTS_PER_UNIT:,} events")
+        _progress("  building the indexes")
+        _indexes_create(cursor, definitions)
+        cursor.execute("TRUNCATE " + ", ".join(STAGING))
+        cursor.execute("ANALYZE " + ", ".join(EVENT_TABLES))
+
+    def per_variant(num: str, den: str) -> dict[str, float]:
+        return {v: float(sums[num][i] / sums[den][i]) for i, v in enumerate(variants)}
+
     return Truth(
-        units=units_by,
-        error_rate=truth["e"],
-        mean_latency=truth["l"],
-        tokens_per_query=truth["t"],
-        thumbs_up_rate=truth["u"],
-        events=units + calls + fb,
+        units={v: int(sums["units"][i]) for i, v in enumerate(variants)},
+        error_rate=per_variant("errors", "calls"),
+        mean_latency=per_variant("latency", "calls"),
+        tokens_per_query=per_variant("tokens", "calls"),
+        thumbs_up_rate=per_variant("ups", "votes"),
+        events=total * EVENTS_PER_UNIT,
     )
 
 
@@ -246,6 +320,66 @@ def results_check(data: dict[str, Any], truth: Truth) -> list[str]:
     return problems
 
 
+class _Timings:
+    """Seconds spent in each of experiments/sufficient.py's family queries (wrapped while the
+    benchmark computes): what the compute time is made of."""
+
+    FAMILIES = (
+        "assignments_refresh",
+        "units_by_variant",
+        "request_level",
+        "user_level",
+        "retention",
+        "quantiles",
+        "cuped",
+    )
+
+    def __init__(self) -> None:
+        from experiments import event_rows, sufficient
+
+        self.seconds: dict[str, float] = {}
+        self.saved = [(sufficient, name, getattr(sufficient, name)) for name in self.FAMILIES]
+        # Building the shared lookup tables, inside the first family that reads each.
+        self.saved.append((event_rows, "_set", event_rows._set))
+
+    def __enter__(self) -> _Timings:
+        for module, name, function in self.saved:
+            setattr(module, name, self._timed(name, function))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for module, name, function in self.saved:
+            setattr(module, name, function)
+
+    def _timed(self, name: str, function: Any) -> Any:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                label = name
+                if name == "_set":
+                    label = f"lookup {args[0]} (within the above)"
+                elif len(args) > 1 and isinstance(args[1], str):  # the family's source
+                    label = f"{name}({args[1]})"
+                elif len(args) > 1 and hasattr(args[1], "key"):  # one metric's query
+                    label = f"{name}({args[1].key})"
+                self.seconds[label] = self.seconds.get(label, 0.0) + time.perf_counter() - t0
+
+        return timed
+
+    def __str__(self) -> str:
+        return ", ".join(f"{k} {v:.1f} s" for k, v in self.seconds.items())
+
+
+def _loadavg() -> str:
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "n/a"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, action="append")
@@ -255,7 +389,7 @@ def main() -> None:
 
     django.setup()
     from django.core.management import call_command
-    from django.db import connection
+    from django.db import connection, transaction
     from django.utils import timezone
 
     from experiments.compute import experiment_compute_results
@@ -279,23 +413,30 @@ def main() -> None:
 
             experiment_stop(experiment=old, actor=Actor(label="bench"))
         experiment = bench_experiment(f"bench-{n}-{int(time.time())}")
+        _progress(f"{events:,} events: loading (load average {_loadavg()})")
         t0 = time.perf_counter()
-        truth = bench_data_load(experiment, events=events)
+        with transaction.atomic():
+            truth = bench_data_load(experiment, events=events)
         load_s = time.perf_counter() - t0
+        before = _loadavg()
+        _progress(f"  loaded in {load_s:.1f} s; computing (load average {before})")
         tracemalloc.start()
         t0 = time.perf_counter()
-        result = experiment_compute_results(experiment_id=experiment.pk, now=timezone.now())
+        with _Timings() as timings:
+            result = experiment_compute_results(experiment_id=experiment.pk, now=timezone.now())
         compute_s = time.perf_counter() - t0
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         assert result is not None
         problems = results_check(result.data, truth)
         print(
-            f"events {truth.events:>11,}: load (numpy + COPY) {load_s:7.1f} s, "
+            f"events {truth.events:>11,}: load (numpy + COPY + indexes) {load_s:7.1f} s, "
             f"compute every metric {compute_s:6.1f} s, peak Python memory {peak / 1e6:6.1f} MB, "
-            f"results {problems or 'match numpy'}",
+            f"results {problems or 'match numpy'}; load average before / after compute "
+            f"{before} / {_loadavg()}",
             flush=True,
         )
+        print(f"  per family: {timings}", flush=True)
         if args.python_baseline:
             t0 = time.perf_counter()
             rows = 0
@@ -306,8 +447,11 @@ def main() -> None:
             python_s = time.perf_counter() - t0
             print(
                 f"  loading the {rows:,} LLM call rows into Python alone: {python_s:6.1f} s "
-                f"({python_s / compute_s:.1f}x the whole SQL computation)"
+                f"({python_s / compute_s:.1f}x the whole SQL computation)",
+                flush=True,
             )
+        if problems:
+            sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -22,31 +22,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from django.db import connection
-from django.db.models import Case, F, FloatField, QuerySet, Value, When
-from django.db.models.expressions import RawSQL
-from django.db.models.functions import Cast
 
-from feedback.models import Exposure, Feedback, FeedbackQuerySet, LlmCall, Score
+from feedback.models import Exposure
 
-from . import stats
+from . import event_rows, stats
+from .event_rows import _q, epoch_sql, per_event
 from .metrics import Metric
 from .models import Assignment, Experiment
-
-MODELS: dict[str, Any] = {"llm_call": LlmCall, "feedback": Feedback, "score": Score}
-
-
-def _q(name: str) -> str:
-    return connection.ops.quote_name(name)
-
-
-def epoch_sql(column: str) -> str:
-    """Seconds since 1970 of a datetime column, in this database's dialect."""
-    if connection.vendor == "postgresql":
-        return f"EXTRACT(EPOCH FROM {column})"
-    return f"((julianday({column}) - 2440587.5) * 86400.0)"
 
 
 def assignments_refresh(experiment: Experiment, *, until: datetime) -> None:
@@ -100,17 +85,7 @@ def units_by_variant(experiment: Experiment) -> tuple[dict[str, int], int]:
     return counts, multiple
 
 
-# --- the per-event inner query --------------------------------------------------------------
-def _as_float(value: Any) -> Any:
-    return Cast(F(value) if isinstance(value, str) else value, FloatField())
-
-
-def _when(metric: Metric, expression: Any) -> Any:
-    if not metric.where:
-        return expression
-    return Case(When(metric.where, then=expression), default=None, output_field=FloatField())
-
-
+# --- the per-event rows (experiments/event_rows.py) ------------------------------------------
 def _events(
     source: str,
     experiment: Experiment | int,
@@ -118,21 +93,10 @@ def _events(
     until: datetime,
     columns: dict[str, Any],
 ) -> tuple[str, list[Any]]:
-    """The per-event inner SELECT of `source` in the experiment's (or this environment id's)
+    """The per-event SELECT of `source` in the experiment's (or this environment id's)
     environment between `since` and `until`."""
-    model = MODELS[source]
     env_id = experiment if isinstance(experiment, int) else experiment.environment_id
-    rows: QuerySet = model.objects.filter(
-        environment_id=env_id, timestamp__gte=since, timestamp__lt=until
-    ).exclude(user_key="")
-    if model is Feedback:
-        rows = cast(FeedbackQuerySet, rows).current()  # a changed vote counts once
-    table = f"{_q(model._meta.db_table)}.{_q('timestamp')}"
-    rows = rows.values(
-        xu=F("user_key"), xts=F("timestamp"), xep=RawSQL(epoch_sql(table), []), **columns
-    )
-    sql, params = rows.query.sql_with_params()
-    return sql, list(params)
+    return event_rows.events(source, env_id, since, until, columns)
 
 
 _JOIN = (
@@ -171,11 +135,10 @@ def request_level(
     columns: dict[str, Any] = {}
     select: list[str] = []
     for i, m in enumerate(metrics):
-        columns[f"xv{i}"] = _when(m, _as_float(m.value))
+        columns[f"xv{i}"] = per_event(m, "value", f"xv{i}")
         v = f"e.xv{i}"
         if m.kind == "ratio":
-            den = Value(1.0) if m.denominator is None else m.denominator
-            columns[f"xd{i}"] = _when(m, _as_float(den))
+            columns[f"xd{i}"] = per_event(m, "denominator", f"xd{i}")
             d = f"e.xd{i}"
             select += [
                 f"SUM(CASE WHEN {v} IS NOT NULL THEN 1 ELSE 0 END)",
@@ -222,9 +185,9 @@ def user_level(
     per_unit: list[str] = []
     outer: list[str] = []
     for i, m in enumerate(metrics):
-        columns[f"xv{i}"] = _when(m, _as_float(m.value))
+        columns[f"xv{i}"] = per_event(m, "value", f"xv{i}")
         if m.denominator is not None:
-            columns[f"xd{i}"] = _when(m, _as_float(m.denominator))
+            columns[f"xd{i}"] = per_event(m, "denominator", f"xd{i}")
             y = f"COALESCE(SUM(e.xd{i}), 0)"
         else:
             y = f"SUM(CASE WHEN e.xv{i} IS NOT NULL THEN 1 ELSE 0 END)"
@@ -291,7 +254,7 @@ def quantiles(
         window.experiment,
         window.since,
         window.until,
-        {"xv0": _when(metric, _as_float(metric.value))},
+        {"xv0": per_event(metric, "value", "xv0")},
     )
     wanted = " OR ".join("(variant = %s AND rn IN (%s, %s, %s))" for _ in ranks)
     wanted_params: list[Any] = []
@@ -327,10 +290,9 @@ def baseline(
     Quantile and retention metrics have no such moments (ValueError)."""
     if metric.kind == "quantile" or metric.retention_days:
         raise ValueError(f"{metric.name} has no mean and variance to plan with")
-    columns: dict[str, Any] = {"xv0": _when(metric, _as_float(metric.value))}
-    den = metric.denominator
+    columns: dict[str, Any] = {"xv0": per_event(metric, "value", "xv0")}
     if metric.kind == "ratio" or metric.unit == "user":
-        columns["xd0"] = _when(metric, _as_float(Value(1.0) if den is None else den))
+        columns["xd0"] = per_event(metric, "denominator", "xd0")
     inner, params = _events(metric.source, environment_id, since, until, columns)
     if metric.unit == "user":
         sql = (
@@ -398,7 +360,7 @@ def cuped(
     pre_unit: list[str] = []
     outer: list[str] = []
     for i, m in enumerate(metrics):
-        columns[f"xv{i}"] = _when(m, _as_float(m.value))
+        columns[f"xv{i}"] = per_event(m, "value", f"xv{i}")
         mean = f"SUM(e.xv{i}) / NULLIF(SUM(CASE WHEN e.xv{i} IS NOT NULL THEN 1.0 ELSE 0.0 END), 0)"
         per_unit.append(f"{mean} AS y{i}")
         pre_unit.append(f"{mean} AS x{i}")
