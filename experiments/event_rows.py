@@ -140,14 +140,21 @@ def per_event(metric: Metric, part: str, name: str) -> Any:
 # --- the aggregated sets --------------------------------------------------------------------
 _TABLES: ContextVar[dict[tuple[Any, ...], str] | None] = ContextVar("lookup_tables", default=None)
 _names = itertools.count()
+# Per sort or hash of the computation's queries on PostgreSQL (the default 4MB spills the
+# per-unit grouping of a few million events to disk): a few of them at once per worker.
+WORK_MEM = "128MB"
 
 
 @contextmanager
 def materialised() -> Iterator[None]:
     """Within: each aggregated set is computed once into a temporary table (ANALYZEd on
     PostgreSQL, so the planner knows its size and hash-joins it) and shared by the queries
-    that read it; dropped at the end (on an error, with the transaction's rollback)."""
+    that read it; dropped at the end (on an error, with the transaction's rollback). In a
+    transaction on PostgreSQL, also `SET LOCAL work_mem` (WORK_MEM) for its remainder."""
     tables: dict[tuple[Any, ...], str] = {}
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        with connection.cursor() as cursor:  # until the computation's transaction ends
+            cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
     token = _TABLES.set(tables)
     try:
         yield
