@@ -225,7 +225,8 @@ def _completed(env_id: int) -> tuple[str, list[Any]]:
 
 def _first(env_id: int, until: datetime) -> tuple[str, list[Any]]:
     """Per conversation, the id of its first call: the lowest id at the earliest timestamp
-    (calls before `until` suffice: an earlier call of an event before `until` is one too)."""
+    (calls before `until` suffice: an earlier call of an event before `until` is one too).
+    PostgreSQL: DISTINCT ON; elsewhere MIN(timestamp) per conversation joined back for the id."""
     earliest = (
         LlmCall.objects.filter(environment_id=env_id, timestamp__lt=until)
         .exclude(conversation_id="")
@@ -234,8 +235,15 @@ def _first(env_id: int, until: datetime) -> tuple[str, list[Any]]:
         .values(cv=F("conversation_id"), t0=F("t0"))
         .order_by()
     )
-    m_sql, m_params = _sql(earliest)
     table = _q(LlmCall._meta.db_table)
+    if connection.vendor == "postgresql":  # one pass (a sort) instead of two and a join
+        return (
+            f"SELECT DISTINCT ON (conversation_id) conversation_id AS cv, id AS fid FROM {table} "
+            "WHERE environment_id = %s AND conversation_id <> '' AND timestamp < %s "
+            "ORDER BY conversation_id, timestamp, id",
+            [env_id, until],
+        )
+    m_sql, m_params = _sql(earliest)
     sql = (
         f"SELECT c.{_q('conversation_id')} AS cv, MIN(c.{_q('id')}) AS fid FROM {table} c "
         f"JOIN ({m_sql}) m ON m.cv = c.{_q('conversation_id')} AND c.{_q('timestamp')} = m.t0 "
