@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from django.db import connection
-from django.db.models import Case, F, FloatField, Max, Min, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, FloatField, Max, Min, Q, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 
@@ -253,15 +253,17 @@ def _first(env_id: int, until: datetime) -> tuple[str, list[Any]]:
 
 
 def _latest_votes(env_id: int) -> tuple[str, list[Any]]:
-    """Per response (conversation, request) and user, the id of the latest vote: the highest
-    id at the latest timestamp (FeedbackQuerySet.superseded(), any time)."""
+    """Per response (conversation, request) and user with more than one vote, the id of the
+    latest vote: the highest id at the latest timestamp (FeedbackQuerySet.superseded(), any
+    time). A single vote is its own latest, so those (most) are left out of the table."""
     keys = ("conversation_id", "request_id", "user_key")
     latest = (
         Feedback.objects.filter(environment_id=env_id)
         .exclude(user_key="")
         .filter(~Q(request_id="") | ~Q(conversation_id=""))
         .values(*keys)
-        .annotate(t1=Max("timestamp"))
+        .annotate(t1=Max("timestamp"), votes=Count("id"))
+        .filter(votes__gt=1)
         .values(cv=F("conversation_id"), rq=F("request_id"), uk=F("user_key"), t1=F("t1"))
         .order_by()
     )
