@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import stats, sufficient
+from . import event_rows, stats, sufficient
 from .metrics import Metric, metric_get
 from .models import Experiment, ExperimentResult, Status
 from .summary import guardrails_check, summary_text
@@ -145,16 +145,19 @@ def results_compute(experiment: Experiment, *, until: datetime) -> dict[str, Any
     srm = stats.srm([units[v] for v in variants], [1.0] * len(variants))
     metrics = [metric_get(k) for k in experiment.metric_keys]
     window = sufficient.Window(experiment=experiment, since=since, until=until)
-    moments = _moments(window, metrics)
-    cuped = _cuped_moments(window, metrics)
+    with event_rows.materialised():  # the lookups the queries share, computed once
+        moments = _moments(window, metrics)
+        cuped = _cuped_moments(window, metrics)
+        for metric in metrics:
+            if metric.kind == "quantile":
+                per_variant = moments.get(metric.key, {})
+                counts = {v: getattr(per_variant.get(v), "n", 0) for v in variants}
+                moments[metric.key] = sufficient.quantiles(window, metric, counts, experiment.alpha)
     tuning = stats.DEFAULT_SEQUENTIAL_TUNING if experiment.sequential else None
     z = NormalDist().inv_cdf(1 - experiment.alpha / 2)
     rows: list[dict[str, Any]] = []
     for metric in metrics:
         per_variant = moments.get(metric.key, {})
-        if metric.kind == "quantile":
-            counts = {v: getattr(per_variant.get(v), "n", 0) for v in variants}
-            per_variant = sufficient.quantiles(window, metric, counts, experiment.alpha)
         proportion = metric.kind == "proportion"
         values = {v: _value(per_variant.get(v), proportion=proportion, z=z) for v in variants}
         comparisons = {}

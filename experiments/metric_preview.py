@@ -16,7 +16,7 @@ from django.db.models.functions import Cast
 
 from feedback.models import FeedbackQuerySet
 
-from . import stats, sufficient
+from . import event_rows, stats, sufficient
 from .metrics import Metric
 
 PREVIEW_DAYS = 7
@@ -31,7 +31,7 @@ class Preview:
 
 
 def _quantile(metric: Metric, environment_id: int, since: datetime, until: datetime) -> Preview:
-    model = sufficient.MODELS[metric.source]
+    model = event_rows.MODELS[metric.source]
     rows: Any = model.objects.filter(
         environment_id=environment_id, timestamp__gte=since, timestamp__lt=until
     ).exclude(user_key="")

@@ -123,6 +123,9 @@ COST_PER_CALL = Metric(
 )
 
 
+# The experiment computation evaluates _judged, _first_of_conversation, _completed_conversation
+# (and FeedbackQuerySet.current) as joins on aggregated sets, experiments/event_rows.py: change
+# them together (tests/experiments/test_event_rows.py compares both).
 def _judged(label: str, category: str) -> Q:
     """A call judged `label` by the call itself (its boolean field), by a `score` event named
     `label` on the same request (value >= 0.5), or by a thumbs-down on the same request whose

@@ -22,36 +22,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from django.db import connection
-from django.db.models import Case, F, FloatField, QuerySet, Value, When
-from django.db.models.expressions import RawSQL
-from django.db.models.functions import Cast
 
-from feedback.models import Exposure, Feedback, FeedbackQuerySet, ImplicitSignal, LlmCall, Score
+from feedback.models import Exposure
 
-from . import stats
+from . import event_rows, stats
+from .event_rows import _q, epoch_sql, per_event
 from .metrics import Metric
 from .models import Assignment, Experiment
-
-MODELS: dict[str, Any] = {
-    "llm_call": LlmCall,
-    "feedback": Feedback,
-    "score": Score,
-    "implicit": ImplicitSignal,  # team metrics only (experiments.team_metrics)
-}
-
-
-def _q(name: str) -> str:
-    return connection.ops.quote_name(name)
-
-
-def epoch_sql(column: str) -> str:
-    """Seconds since 1970 of a datetime column, in this database's dialect."""
-    if connection.vendor == "postgresql":
-        return f"EXTRACT(EPOCH FROM {column})"
-    return f"((julianday({column}) - 2440587.5) * 86400.0)"
 
 
 def assignments_refresh(experiment: Experiment, *, until: datetime) -> None:
@@ -105,17 +85,7 @@ def units_by_variant(experiment: Experiment) -> tuple[dict[str, int], int]:
     return counts, multiple
 
 
-# --- the per-event inner query --------------------------------------------------------------
-def _as_float(value: Any) -> Any:
-    return Cast(F(value) if isinstance(value, str) else value, FloatField())
-
-
-def _when(metric: Metric, expression: Any) -> Any:
-    if not metric.where:
-        return expression
-    return Case(When(metric.where, then=expression), default=None, output_field=FloatField())
-
-
+# --- the per-event rows (experiments/event_rows.py) ------------------------------------------
 def _events(
     source: str,
     experiment: Experiment | int,
@@ -123,21 +93,10 @@ def _events(
     until: datetime,
     columns: dict[str, Any],
 ) -> tuple[str, list[Any]]:
-    """The per-event inner SELECT of `source` in the experiment's (or this environment id's)
+    """The per-event SELECT of `source` in the experiment's (or this environment id's)
     environment between `since` and `until`."""
-    model = MODELS[source]
     env_id = experiment if isinstance(experiment, int) else experiment.environment_id
-    rows: QuerySet = model.objects.filter(
-        environment_id=env_id, timestamp__gte=since, timestamp__lt=until
-    ).exclude(user_key="")
-    if model is Feedback:
-        rows = cast(FeedbackQuerySet, rows).current()  # a changed vote counts once
-    table = f"{_q(model._meta.db_table)}.{_q('timestamp')}"
-    rows = rows.values(
-        xu=F("user_key"), xts=F("timestamp"), xep=RawSQL(epoch_sql(table), []), **columns
-    )
-    sql, params = rows.query.sql_with_params()
-    return sql, list(params)
+    return event_rows.events(source, env_id, since, until, columns)
 
 
 _JOIN = (
@@ -176,11 +135,10 @@ def request_level(
     columns: dict[str, Any] = {}
     select: list[str] = []
     for i, m in enumerate(metrics):
-        columns[f"xv{i}"] = _when(m, _as_float(m.value))
+        columns[f"xv{i}"] = per_event(m, "value", f"xv{i}")
         v = f"e.xv{i}"
         if m.kind == "ratio":
-            den = Value(1.0) if m.denominator is None else m.denominator
-            columns[f"xd{i}"] = _when(m, _as_float(den))
+            columns[f"xd{i}"] = per_event(m, "denominator", f"xd{i}")
             d = f"e.xd{i}"
             select += [
                 f"SUM(CASE WHEN {v} IS NOT NULL THEN 1 ELSE 0 END)",
@@ -227,9 +185,9 @@ def user_level(
     per_unit: list[str] = []
     outer: list[str] = []
     for i, m in enumerate(metrics):
-        columns[f"xv{i}"] = _when(m, _as_float(m.value))
+        columns[f"xv{i}"] = per_event(m, "value", f"xv{i}")
         if m.denominator is not None:
-            columns[f"xd{i}"] = _when(m, _as_float(m.denominator))
+            columns[f"xd{i}"] = per_event(m, "denominator", f"xd{i}")
             y = f"COALESCE(SUM(e.xd{i}), 0)"
         else:
             y = f"SUM(CASE WHEN e.xv{i} IS NOT NULL THEN 1 ELSE 0 END)"
@@ -282,7 +240,7 @@ def quantiles(
 ) -> dict[str, stats.QuantileEstimate]:
     """{variant: QuantileEstimate}: the nearest-rank quantile (rank ceil(q n), as
     outcomes.py and PostgreSQL's percentile_disc) and the values at the order-statistic CI
-    ranks, read in one window query."""
+    ranks, read in one query."""
     q = float(metric.quantile or 0.5)
     ranks: dict[str, tuple[int, int, int]] = {}
     for variant, n in counts.items():
@@ -296,20 +254,11 @@ def quantiles(
         window.experiment,
         window.since,
         window.until,
-        {"xv0": _when(metric, _as_float(metric.value))},
+        {"xv0": per_event(metric, "value", "xv0")},
     )
-    wanted = " OR ".join("(variant = %s AND rn IN (%s, %s, %s))" for _ in ranks)
-    wanted_params: list[Any] = []
-    for variant, r in ranks.items():
-        wanted_params += [variant, *r]
-    sql = (
-        f"SELECT variant, rn, v FROM (SELECT a.variant AS variant, e.xv0 AS v, "
-        f"ROW_NUMBER() OVER (PARTITION BY a.variant ORDER BY e.xv0) AS rn "
-        f"FROM ({inner}) e {_join()} AND e.xv0 IS NOT NULL) r WHERE {wanted}"
+    found = (_ranked_pg if connection.vendor == "postgresql" else _ranked)(
+        inner, params, window.experiment.pk, ranks, counts
     )
-    found: dict[tuple[str, int], float] = {}
-    for variant, rn, v in _fetch(sql, [*params, window.experiment.pk, False, *wanted_params]):
-        found[(variant, int(rn))] = float(v)
     out: dict[str, stats.QuantileEstimate] = {}
     for variant, (lo, k, hi) in ranks.items():
         if (variant, k) in found:
@@ -322,6 +271,60 @@ def quantiles(
     return out
 
 
+def _ranked(
+    inner: str,
+    params: list[Any],
+    experiment_id: int,
+    ranks: dict[str, tuple[int, int, int]],
+    counts: dict[str, int],
+) -> dict[tuple[str, int], float]:
+    """{(variant, rank): value} by one window query (ROW_NUMBER per variant)."""
+    wanted = " OR ".join("(variant = %s AND rn IN (%s, %s, %s))" for _ in ranks)
+    wanted_params: list[Any] = []
+    for variant, r in ranks.items():
+        wanted_params += [variant, *r]
+    sql = (
+        f"SELECT variant, rn, v FROM (SELECT a.variant AS variant, e.xv0 AS v, "
+        f"ROW_NUMBER() OVER (PARTITION BY a.variant ORDER BY e.xv0) AS rn "
+        f"FROM ({inner}) e {_join()} AND e.xv0 IS NOT NULL) r WHERE {wanted}"
+    )
+    found: dict[tuple[str, int], float] = {}
+    for variant, rn, v in _fetch(sql, [*params, experiment_id, False, *wanted_params]):
+        found[(variant, int(rn))] = float(v)
+    return found
+
+
+def _ranked_pg(
+    inner: str,
+    params: list[Any],
+    experiment_id: int,
+    ranks: dict[str, tuple[int, int, int]],
+    counts: dict[str, int],
+) -> dict[tuple[str, int], float]:
+    """The same on PostgreSQL, cheaper: one `percentile_disc(fractions) WITHIN GROUP` per
+    variant (an in-memory sort of the values, no window); rank r of n is the fraction
+    (r - 0.5) / n, whose ceil(fraction x n) is r whatever the rounding."""
+    select: list[str] = []
+    args: list[Any] = []
+    wanted: dict[str, list[int]] = {}
+    for variant, r in ranks.items():
+        n = counts[variant]
+        wanted[variant] = sorted({x for x in r if 1 <= x <= n})
+        select.append(
+            "percentile_disc(%s::float8[]) WITHIN GROUP (ORDER BY e.xv0) "
+            "FILTER (WHERE a.variant = %s)"
+        )
+        args += [[(x - 0.5) / n for x in wanted[variant]], variant]
+    sql = f"SELECT {', '.join(select)} FROM ({inner}) e {_join()} AND e.xv0 IS NOT NULL"
+    row = _fetch(sql, [*args, *params, experiment_id, False])[0]
+    found: dict[tuple[str, int], float] = {}
+    for (variant, chosen), values in zip(wanted.items(), row, strict=True):
+        for rank, value in zip(chosen, values or [], strict=False):
+            if value is not None:
+                found[(variant, rank)] = float(value)
+    return found
+
+
 def baseline(
     environment_id: int, metric: Metric, since: datetime, until: datetime
 ) -> stats.Moments | stats.RatioMoments:
@@ -332,10 +335,9 @@ def baseline(
     Quantile and retention metrics have no such moments (ValueError)."""
     if metric.kind == "quantile" or metric.retention_days:
         raise ValueError(f"{metric.name} has no mean and variance to plan with")
-    columns: dict[str, Any] = {"xv0": _when(metric, _as_float(metric.value))}
-    den = metric.denominator
+    columns: dict[str, Any] = {"xv0": per_event(metric, "value", "xv0")}
     if metric.kind == "ratio" or metric.unit == "user":
-        columns["xd0"] = _when(metric, _as_float(Value(1.0) if den is None else den))
+        columns["xd0"] = per_event(metric, "denominator", "xd0")
     inner, params = _events(metric.source, environment_id, since, until, columns)
     if metric.unit == "user":
         sql = (
@@ -403,7 +405,7 @@ def cuped(
     pre_unit: list[str] = []
     outer: list[str] = []
     for i, m in enumerate(metrics):
-        columns[f"xv{i}"] = _when(m, _as_float(m.value))
+        columns[f"xv{i}"] = per_event(m, "value", f"xv{i}")
         mean = f"SUM(e.xv{i}) / NULLIF(SUM(CASE WHEN e.xv{i} IS NOT NULL THEN 1.0 ELSE 0.0 END), 0)"
         per_unit.append(f"{mean} AS y{i}")
         pre_unit.append(f"{mean} AS x{i}")
