@@ -16,6 +16,7 @@ from flags.api.access import ManagementView, actor_for, config_errors_as_400, pa
 from flags.api.schema_docs import SESSION_ERRORS
 from flags.models import Environment, Flag
 
+from .guardrails import GuardrailError, experiment_guardrails_update
 from .lifecycle import (
     ExperimentError,
     experiment_conclude,
@@ -70,6 +71,11 @@ class ExperimentCreateSerializer(serializers.Serializer):
     target_units_per_variant = serializers.IntegerField(min_value=1, required=False, default=1000)
 
 
+class GuardrailsSerializer(serializers.Serializer):
+    guardrails = serializers.ListField(child=serializers.DictField())
+    comment = serializers.CharField(required=False, default="", allow_blank=True, max_length=1000)
+
+
 class ActionSerializer(serializers.Serializer):
     comment = serializers.CharField(required=False, default="", allow_blank=True)
     ship = serializers.CharField(required=False, default="")
@@ -122,6 +128,35 @@ class ExperimentDetailView(ManagementView):
     def get(self, request: Request, key: str) -> Response:
         """The experiment and its latest result snapshot (`latest_result.data`)."""
         experiment = get_object_or_404(Experiment, key=key)
+        return Response(ExperimentSerializer(experiment, context={"with_result": True}).data)
+
+    @extend_schema(
+        operation_id="experiments_guardrails_update",
+        tags=TAGS,
+        request=GuardrailsSerializer,
+        responses={200: ExperimentSerializer, **SESSION_ERRORS},
+    )
+    def patch(self, request: Request, key: str) -> Response:
+        """Replace a draft's or running experiment's `guardrails` (`[{metric, max | min}]`, in
+        the metric's own unit; the same rules as the create form), recorded in the audit log
+        with the optional `comment` (docs/experiments.md, "Guardrails")."""
+        experiment = get_object_or_404(Experiment, key=key)
+        data = parsed(GuardrailsSerializer, request)
+        try:
+            experiment = experiment_guardrails_update(
+                experiment=experiment,
+                guardrails=data["guardrails"],
+                actor=actor_for(request),
+                comment=data["comment"],
+            )
+        except GuardrailError as exc:
+            fields: dict[str, list[str]] = {}
+            for field, message in exc.errors:
+                name = "guardrails" if field.startswith("guardrails") else field
+                fields.setdefault(name, []).append(
+                    message if field == name else f"{field}: {message}"
+                )
+            raise exceptions.ValidationError(fields) from None
         return Response(ExperimentSerializer(experiment, context={"with_result": True}).data)
 
 

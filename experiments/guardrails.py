@@ -22,6 +22,7 @@ from django.db import transaction
 
 from flags import policy
 from flags.changes import Actor, audit_record
+from flagsite.storable import text_unstorable, unstorable_in
 
 from .metrics import DEFAULT_GUARDRAILS, Metric, metric_get, metrics_list
 from .models import Experiment, Status
@@ -62,6 +63,9 @@ def guardrails_validate(
     in the metric's own unit). `allowed_archived`: archived metrics an experiment already
     watches (it may keep them; nobody may add one)."""
     keep = allowed_archived or set()
+    unstorable = unstorable_in(guardrails, "guardrails")
+    if unstorable:
+        raise GuardrailError([unstorable])
     if not isinstance(guardrails, list):
         raise GuardrailError([("guardrails", "A list of {metric, max or min}.")])
     if len(guardrails) > MAX_GUARDRAILS:
@@ -307,6 +311,8 @@ def experiment_guardrails_update(
     (flags/policy.py)."""
     if actor.user is not None:
         policy.require_change(actor.user, production=False, what="change guardrails")
+    if problem := text_unstorable(comment):
+        raise GuardrailError([("comment", f"The comment {problem}.")])
     experiment = Experiment.objects.select_for_update().get(pk=experiment.pk)
     if experiment.status not in (Status.DRAFT, Status.RUNNING):
         message = f"Only a draft or running experiment's guardrails change ({experiment.status})."

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from django.db.models import F, Q
 
 from flags.validation import ConfigError
+from flagsite.storable import text_unstorable
 
 from .metrics import CATALOGUE, Metric, _flag
 from .models import MetricDefinition
@@ -385,7 +386,7 @@ def team_metric_get(key: str, *, archived: bool = True) -> Metric:
     rows = MetricDefinition.objects.filter(key=key)
     if not archived:
         rows = rows.filter(archived=False)
-    found = rows.first() if "\x00" not in key else None
+    found = rows.first() if text_unstorable(key) is None else None  # (no row can match)
     if found is None:
         raise KeyError(key)
     return metric_compile(found)
