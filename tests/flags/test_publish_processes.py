@@ -29,6 +29,8 @@ from flags.demo import DEMO_CLIENT_KEY
 from tests.delivery.test_processes import TOKEN_SCRIPT, _db_url, call
 from tests.services import postgres_url, redis_url
 
+# One xdist worker runs the embedded server's tests: it starts once (tests/xdist_worker.py).
+pytestmark = pytest.mark.xdist_group("publish-embedded")
 DEAD_REDIS = "redis://127.0.0.1:1/0"
 # Generous: the guarantee is the check interval (1 s) plus loading the new version, on a machine
 # shared with other test runs. The test asserts arrival, not speed (bench/scale.py measures it).
@@ -56,6 +58,7 @@ def wait_for(server: Server, want: str, flag: str = "llm-model") -> None:
 
 
 @pytest.mark.services
+@pytest.mark.xdist_group("publish-dead-redis")  # one worker: the class's database is set up once
 class TestDeadRedis:
     @pytest.fixture(scope="class")
     def env(self) -> dict[str, str]:
