@@ -5,6 +5,8 @@ known key limited per IP before any database lookup."""
 from __future__ import annotations
 
 import secrets
+import time
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -25,6 +27,18 @@ CONTEXT = {"context": {"key": "u1"}}
 
 def _evaluate(client: Any, ip: str, headers: dict[str, str] = CLIENT, **extra: Any) -> int:
     return int(post_json(client, EVALUATE, CONTEXT, REMOTE_ADDR=ip, **headers, **extra).status_code)
+
+
+@pytest.fixture(autouse=True)
+def _one_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's requests fall in one rate-limit window. The windows are fixed minutes: a
+    test whose 300 requests crossed a minute boundary (slow under a loaded machine or beside
+    other test workers) would start counting again halfway and fail."""
+    from delivery import ratelimit
+
+    frozen = time.time()
+    clock = SimpleNamespace(time=lambda: frozen, monotonic=time.monotonic)
+    monkeypatch.setattr(ratelimit, "time", clock)
 
 
 @pytest.fixture(autouse=True)

@@ -28,7 +28,8 @@ from bench._server import (
 from flags.demo import DEMO_CLIENT_KEY, DEMO_SERVER_KEY
 from tests.services import postgres_url, redis_url
 
-pytestmark = pytest.mark.services
+# One xdist worker runs the module: its database and servers are set up once.
+pytestmark = [pytest.mark.services, pytest.mark.xdist_group("delivery-processes")]
 
 TOKEN_SCRIPT = (
     "from django.contrib.auth import get_user_model\n"

@@ -29,6 +29,9 @@ from flags.demo import DEMO_CLIENT_KEY
 from tests.delivery.test_processes import TOKEN_SCRIPT, _db_url, call
 from tests.services import postgres_url, redis_url
 
+# One xdist worker runs the embedded server's tests, another the dead-Redis class: each setup
+# runs once (tests/xdist_worker.py).
+EMBEDDED = pytest.mark.xdist_group("publish-embedded")
 DEAD_REDIS = "redis://127.0.0.1:1/0"
 # Generous: the guarantee is the check interval (1 s) plus loading the new version, on a machine
 # shared with other test runs. The test asserts arrival, not speed (bench/scale.py measures it).
@@ -56,6 +59,7 @@ def wait_for(server: Server, want: str, flag: str = "llm-model") -> None:
 
 
 @pytest.mark.services
+@pytest.mark.xdist_group("publish-dead-redis")
 class TestDeadRedis:
     @pytest.fixture(scope="class")
     def env(self) -> dict[str, str]:
@@ -169,6 +173,7 @@ SHELL_TOGGLE = (
 )
 
 
+@EMBEDDED
 def test_the_embedded_server_serves_a_change_made_in_manage_py_shell(
     embedded: tuple[Server, dict[str, str]],
 ) -> None:
@@ -181,6 +186,7 @@ def test_the_embedded_server_serves_a_change_made_in_manage_py_shell(
         wait_for(server, want)
 
 
+@EMBEDDED
 def test_an_idle_server_answers_its_first_request_after_a_change_with_the_new_value(
     embedded: tuple[Server, dict[str, str]],
 ) -> None:
@@ -198,6 +204,7 @@ def test_an_idle_server_answers_its_first_request_after_a_change_with_the_new_va
         assert reason(server) == want
 
 
+@EMBEDDED
 def test_the_embedded_server_serves_what_import_unleash_imported(
     embedded: tuple[Server, dict[str, str]], tmp_path: Path
 ) -> None:
