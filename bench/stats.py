@@ -94,8 +94,7 @@ class _Timings:
     FAMILIES = (
         "assignments_refresh",
         "units_by_variant",
-        "request_level",
-        "user_level",
+        "source_moments",
         "retention",
         "quantiles",
         "cuped",

@@ -51,15 +51,18 @@ def _families(metrics: list[Metric]) -> dict[tuple[str, str], list[Metric]]:
 
 
 def _moments(window: sufficient.Window, metrics: list[Metric]) -> dict[str, dict[str, Any]]:
+    """One query per source for its request- and user-level metrics, one per retention."""
     by_metric: dict[str, dict[str, Any]] = {}
+    by_source: dict[str, tuple[list[Metric], list[Metric]]] = {}
     for (source, level), chosen in _families(metrics).items():
         if level == "retention":
             for m in chosen:
                 by_metric[m.key] = sufficient.retention(window, m)
-        elif level == "user":
-            by_metric.update(sufficient.user_level(window, source, chosen))
         else:
-            by_metric.update(sufficient.request_level(window, source, chosen))
+            request, user = by_source.setdefault(source, ([], []))
+            (user if level == "user" else request).extend(chosen)
+    for source, (request, user) in by_source.items():
+        by_metric.update(sufficient.source_moments(window, source, request, user))
     return by_metric
 
 

@@ -127,42 +127,92 @@ class Window:
     until: datetime
 
 
-def request_level(
-    window: Window, source: str, metrics: list[Metric]
+class _Select:
+    """An aggregate SELECT list without repeats: `add` gives an expression's position (the
+    same expression twice, e.g. two metrics over the same column, is computed once)."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, int] = {}
+
+    def add(self, sql: str) -> int:
+        return self.items.setdefault(sql, len(self.items))
+
+    def sql(self, alias: str = "") -> str:
+        return ", ".join(f"{s} AS {alias}{i}" if alias else s for s, i in self.items.items())
+
+
+def _column(columns: dict[str, Any], metric: Metric, part: str) -> str:
+    """The event rows' column of the metric's value (or denominator), shared by metrics with
+    the same expression."""
+    name = f"x{part[0]}{len(columns)}"
+    found = per_event(metric, part, name)
+    if not isinstance(found, event_rows.Joined):
+        for existing, other in columns.items():
+            if not isinstance(other, event_rows.Joined) and other == found:
+                return f"e.{existing}"
+    columns[name] = found
+    return f"e.{name}"
+
+
+def source_moments(
+    window: Window, source: str, request: list[Metric], user: list[Metric]
 ) -> dict[str, dict[str, stats.Moments | stats.RatioMoments]]:
-    """{metric key: {variant: Moments (means, proportions) or RatioMoments (ratios) over
-    events}} in one query."""
+    """{metric key: {variant: moments}} of one source's request-level and user-level metrics
+    in one query (one scan of the events, one join to the assignments):
+    - request level: Moments (means, proportions) or RatioMoments (ratios) over events: n, sum,
+      sum of squares (and the x/y cross-products);
+    - user level: RatioMoments over units: per unit x = sum of values, y = events counted (or
+      sum of the metric's denominator), then n, sums, squares and cross-products over units.
+    With user-level metrics the events are grouped per unit first, and the request-level sums
+    are summed again per variant (a sum over events is the sum over units of their sums)."""
     columns: dict[str, Any] = {}
-    select: list[str] = []
-    for i, m in enumerate(metrics):
-        columns[f"xv{i}"] = per_event(m, "value", f"xv{i}")
-        v = f"e.xv{i}"
+    per = _Select()  # over events: per variant, or per unit when there are user metrics
+    positions: dict[str, list[int]] = {}
+    for m in request:
+        v = _column(columns, m, "value")
+        at = [per.add(f"COUNT({v})"), per.add(f"SUM({v})"), per.add(f"SUM({v} * {v})")]
         if m.kind == "ratio":
-            columns[f"xd{i}"] = per_event(m, "denominator", f"xd{i}")
-            d = f"e.xd{i}"
-            select += [
-                f"SUM(CASE WHEN {v} IS NOT NULL THEN 1 ELSE 0 END)",
-                f"SUM({v})",
-                f"SUM({v} * {v})",
-                f"SUM({d})",
-                f"SUM({d} * {d})",
-                f"SUM({v} * {d})",
-            ]
+            d = _column(columns, m, "denominator")
+            at += [per.add(f"SUM({d})"), per.add(f"SUM({d} * {d})"), per.add(f"SUM({v} * {d})")]
+        positions[m.key] = at
+    for m in user:
+        v = _column(columns, m, "value")
+        if m.denominator is not None:
+            y = f"COALESCE(SUM({_column(columns, m, 'denominator')}), 0)"
         else:
-            select += [f"SUM(CASE WHEN {v} IS NOT NULL THEN 1 ELSE 0 END)", f"SUM({v})"]
-            select.append(f"SUM({v} * {v})")
+            y = f"COUNT({v})"
+        positions[m.key] = [per.add(f"COALESCE(SUM({v}), 0)"), per.add(y)]
     inner, params = _events(source, window.experiment, window.since, window.until, columns)
-    sql = f"SELECT a.variant, {', '.join(select)} FROM ({inner}) e {_join()} GROUP BY a.variant"
-    out: dict[str, dict[str, Any]] = {m.key: {} for m in metrics}
+    if not user:
+        select, outer = per.sql(), positions
+        sql = f"SELECT a.variant, {select} FROM ({inner}) e {_join()} GROUP BY a.variant"
+    else:
+        units = _Select()
+        outer = {}
+        n = units.add("COUNT(*)")
+        for m in request:
+            outer[m.key] = [units.add(f"SUM(u.r{i})") for i in positions[m.key]]
+        for m in user:
+            x, y = (f"u.r{i}" for i in positions[m.key])
+            outer[m.key] = [
+                n,
+                *(units.add(f"SUM({s})") for s in (x, f"{x} * {x}", y, f"{y} * {y}")),
+                units.add(f"SUM({x} * {y})"),
+            ]
+        sql = (
+            f"SELECT u.variant, {units.sql()} FROM (SELECT a.variant AS variant, {per.sql('r')} "
+            f"FROM ({inner}) e {_join()} GROUP BY a.id, a.variant) u GROUP BY u.variant"
+        )
+    out: dict[str, dict[str, Any]] = {m.key: {} for m in [*request, *user]}
+    by_units = {m.key for m in user}
     for row in _fetch(sql, [*params, window.experiment.pk, False]):
         variant, values = row[0], row[1:]
-        at = 0
-        for m in metrics:
-            if m.kind == "ratio":
-                n, sx, sx2, sy, sy2, sxy = values[at : at + 6]
-                at += 6
+        for m in [*request, *user]:
+            got = [values[i] for i in outer[m.key]]
+            if m.key in by_units or m.kind == "ratio":
+                n_, sx, sx2, sy, sy2, sxy = got
                 out[m.key][variant] = stats.RatioMoments(
-                    n=int(n or 0),
+                    n=int(n_ or 0),
                     sum_x=_f(sx),
                     sum_x2=_f(sx2),
                     sum_y=_f(sy),
@@ -170,44 +220,8 @@ def request_level(
                     sum_xy=_f(sxy),
                 )
             else:
-                n, s, s2 = values[at : at + 3]
-                at += 3
-                out[m.key][variant] = stats.Moments(n=int(n or 0), sum=_f(s), sum_sq=_f(s2))
-    return out
-
-
-def user_level(
-    window: Window, source: str, metrics: list[Metric]
-) -> dict[str, dict[str, stats.RatioMoments]]:
-    """{metric key: {variant: RatioMoments over units}}: per unit x = sum of values, y = events
-    counted (or sum of the metric's denominator), in one query."""
-    columns: dict[str, Any] = {}
-    per_unit: list[str] = []
-    outer: list[str] = []
-    for i, m in enumerate(metrics):
-        columns[f"xv{i}"] = per_event(m, "value", f"xv{i}")
-        if m.denominator is not None:
-            columns[f"xd{i}"] = per_event(m, "denominator", f"xd{i}")
-            y = f"COALESCE(SUM(e.xd{i}), 0)"
-        else:
-            y = f"SUM(CASE WHEN e.xv{i} IS NOT NULL THEN 1 ELSE 0 END)"
-        per_unit += [f"COALESCE(SUM(e.xv{i}), 0) AS x{i}", f"{y} AS y{i}"]
-        outer += [f"SUM(x{i})", f"SUM(x{i} * x{i})", f"SUM(y{i})", f"SUM(y{i} * y{i})"]
-        outer.append(f"SUM(x{i} * y{i})")
-    inner, params = _events(source, window.experiment, window.since, window.until, columns)
-    sql = (
-        f"SELECT variant, COUNT(*), {', '.join(outer)} FROM ("
-        f"SELECT a.variant AS variant, a.unit AS unit, {', '.join(per_unit)} "
-        f"FROM ({inner}) e {_join()} GROUP BY a.variant, a.unit) u GROUP BY variant"
-    )
-    out: dict[str, dict[str, stats.RatioMoments]] = {m.key: {} for m in metrics}
-    for row in _fetch(sql, [*params, window.experiment.pk, False]):
-        variant, n = row[0], int(row[1])
-        for i, m in enumerate(metrics):
-            sx, sx2, sy, sy2, sxy = row[2 + 5 * i : 7 + 5 * i]
-            out[m.key][variant] = stats.RatioMoments(
-                n=n, sum_x=_f(sx), sum_x2=_f(sx2), sum_y=_f(sy), sum_y2=_f(sy2), sum_xy=_f(sxy)
-            )
+                n_, s, s2 = got
+                out[m.key][variant] = stats.Moments(n=int(n_ or 0), sum=_f(s), sum_sq=_f(s2))
     return out
 
 
