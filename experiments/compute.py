@@ -142,13 +142,13 @@ def _empty(metric: Metric) -> Any:
 def results_compute(experiment: Experiment, *, until: datetime) -> dict[str, Any]:
     """The snapshot's data (a JSON-able dict) at `until`."""
     since = experiment.started_at or until
-    sufficient.assignments_refresh(experiment, until=until)
-    units, multiple = sufficient.units_by_variant(experiment)
     variants = experiment.variants
-    srm = stats.srm([units[v] for v in variants], [1.0] * len(variants))
     metrics = [metric_get(k) for k in experiment.metric_keys]
     window = sufficient.Window(experiment=experiment, since=since, until=until)
     with event_rows.materialised():  # the lookups the queries share, computed once
+        sufficient.assignments_refresh(experiment, until=until)  # (with the work_mem too)
+        units, multiple = sufficient.units_by_variant(experiment)
+        srm = stats.srm([units[v] for v in variants], [1.0] * len(variants))
         moments = _moments(window, metrics)
         cuped = _cuped_moments(window, metrics)
         for metric in metrics:
