@@ -4,15 +4,13 @@ variant), on PostgreSQL and SQLite alike (docs/experiments.md, "Computation").
 - `assignments_refresh` materialises the experiment's units from exposures in one
   `INSERT ... SELECT ... GROUP BY unit`: the first exposure fixes the variant, a unit seen in
   more than one variant is marked `multiple` (counted, shown, excluded from the statistics).
-- One query per metric *family* (event source x level): the per-event values come from the
-  catalogue's Django expressions (the ORM writes the inner SELECT for either database), the
-  outer aggregation joins the assignments and sums per variant:
-  - request level: n, sum, sum of squares (and for ratios the x/y cross-products) over events;
-  - user level: per unit x (sum of values) and y (count or sum of denominators) first, then
-    n, sums, squares and cross-products over units (RatioMoments, delta method);
-  - retention: per unit 0/1 (a call 1..N days after the first exposure, mature units only);
-  - quantiles: one window query (ROW_NUMBER per variant) reading the values at the
-    nearest rank and at the order-statistic CI ranks.
+- One query per event source for its request- and user-level metrics (`source_moments`): the
+  per-event values come from the catalogue's Django expressions (the ORM writes the inner
+  SELECT for either database), joined to the assignments once and grouped per unit (x = sum of
+  values, y = count or sum of denominators; and the request-level sums, which summed again per
+  variant are the sums over events); then n, sums, squares and cross-products per variant;
+- retention: per mature unit 0/1 (a call 1..N days after the first exposure);
+- quantiles: the values at the nearest rank and at the order-statistic CI ranks.
 Events count from the unit's first exposure until the experiment stopped; memory does not grow
 with the number of events (Python sees one row per variant, or three per quantile).
 """
@@ -29,7 +27,7 @@ from django.db import connection
 from feedback.models import Exposure
 
 from . import event_rows, stats
-from .event_rows import _q, epoch_sql, per_event
+from .event_rows import Select, _q, column, epoch_sql, per_event
 from .metrics import Metric
 from .models import Assignment, Experiment
 
@@ -57,7 +55,8 @@ def assignments_refresh(experiment: Experiment, *, until: datetime) -> None:
         f"{epoch_sql(first_ts)}, "
         f"CASE WHEN MIN(e.{_q('variant_key')}) <> MAX(e.{_q('variant_key')}) "
         f"THEN %s ELSE %s END "
-        f"FROM ({inner}) e GROUP BY e.{_q('user_key')}"
+        f"FROM ({inner}) e GROUP BY e.{_q('user_key')} "
+        f"ORDER BY e.{_q('user_key')}"  # inserted in the unique index's order: no random writes
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [experiment.pk, True, False, *params])
@@ -127,33 +126,6 @@ class Window:
     until: datetime
 
 
-class _Select:
-    """An aggregate SELECT list without repeats: `add` gives an expression's position (the
-    same expression twice, e.g. two metrics over the same column, is computed once)."""
-
-    def __init__(self) -> None:
-        self.items: dict[str, int] = {}
-
-    def add(self, sql: str) -> int:
-        return self.items.setdefault(sql, len(self.items))
-
-    def sql(self, alias: str = "") -> str:
-        return ", ".join(f"{s} AS {alias}{i}" if alias else s for s, i in self.items.items())
-
-
-def _column(columns: dict[str, Any], metric: Metric, part: str) -> str:
-    """The event rows' column of the metric's value (or denominator), shared by metrics with
-    the same expression."""
-    name = f"x{part[0]}{len(columns)}"
-    found = per_event(metric, part, name)
-    if not isinstance(found, event_rows.Joined):
-        for existing, other in columns.items():
-            if not isinstance(other, event_rows.Joined) and other == found:
-                return f"e.{existing}"
-    columns[name] = found
-    return f"e.{name}"
-
-
 def source_moments(
     window: Window, source: str, request: list[Metric], user: list[Metric]
 ) -> dict[str, dict[str, stats.Moments | stats.RatioMoments]]:
@@ -166,19 +138,19 @@ def source_moments(
     With user-level metrics the events are grouped per unit first, and the request-level sums
     are summed again per variant (a sum over events is the sum over units of their sums)."""
     columns: dict[str, Any] = {}
-    per = _Select()  # over events: per variant, or per unit when there are user metrics
+    per = Select()  # over events: per variant, or per unit when there are user metrics
     positions: dict[str, list[int]] = {}
     for m in request:
-        v = _column(columns, m, "value")
+        v = column(columns, m, "value")
         at = [per.add(f"COUNT({v})"), per.add(f"SUM({v})"), per.add(f"SUM({v} * {v})")]
         if m.kind == "ratio":
-            d = _column(columns, m, "denominator")
+            d = column(columns, m, "denominator")
             at += [per.add(f"SUM({d})"), per.add(f"SUM({d} * {d})"), per.add(f"SUM({v} * {d})")]
         positions[m.key] = at
     for m in user:
-        v = _column(columns, m, "value")
+        v = column(columns, m, "value")
         if m.denominator is not None:
-            y = f"COALESCE(SUM({_column(columns, m, 'denominator')}), 0)"
+            y = f"COALESCE(SUM({column(columns, m, 'denominator')}), 0)"
         else:
             y = f"COUNT({v})"
         positions[m.key] = [per.add(f"COALESCE(SUM({v}), 0)"), per.add(y)]
@@ -187,7 +159,7 @@ def source_moments(
         select, outer = per.sql(), positions
         sql = f"SELECT a.variant, {select} FROM ({inner}) e {_join()} GROUP BY a.variant"
     else:
-        units = _Select()
+        units = Select()
         outer = {}
         n = units.add("COUNT(*)")
         for m in request:
@@ -232,17 +204,19 @@ def retention(window: Window, metric: Metric) -> dict[str, stats.Moments]:
     days = metric.retention_days or 7
     until_epoch = window.until.timestamp()
     inner, params = _events("llm_call", window.experiment, window.since, window.until, {})
-    returned = (
-        "CASE WHEN e.xep >= a.first_epoch + 86400 AND e.xep < a.first_epoch + %s THEN 1 ELSE 0 END"
-    )
+    table = _q(Assignment._meta.db_table)
+    mature = "{a}.experiment_id = %s AND {a}.multiple = %s AND {a}.first_epoch <= %s"
+    # The returned units first (the events hash-joined to the mature units: none, no scan),
+    # then every mature unit with or without.
     sql = (
-        f"SELECT variant, COUNT(*), SUM(r) FROM ("
-        f"SELECT a.variant AS variant, a.unit AS unit, MAX({returned}) AS r "
-        f"FROM {_q(Assignment._meta.db_table)} a LEFT JOIN ({inner}) e ON e.xu = a.unit "
-        f"WHERE a.experiment_id = %s AND a.multiple = %s AND a.first_epoch <= %s "
-        f"GROUP BY a.variant, a.unit) u GROUP BY variant"
+        f"SELECT a.variant, COUNT(*), COUNT(r.aid) FROM {table} a LEFT JOIN ("
+        f"SELECT DISTINCT m.id AS aid FROM ({inner}) e JOIN {table} m ON m.unit = e.xu "
+        f"WHERE {mature.format(a='m')} AND e.xep >= m.first_epoch + 86400 "
+        f"AND e.xep < m.first_epoch + %s) r ON r.aid = a.id "
+        f"WHERE {mature.format(a='a')} GROUP BY a.variant"
     )
-    args = [days * 86400.0, *params, window.experiment.pk, False, until_epoch - days * 86400.0]
+    unit = [window.experiment.pk, False, until_epoch - days * 86400.0]
+    args = [*params, *unit, days * 86400.0, *unit]
     return {
         variant: stats.Moments.proportion(int(r or 0), int(n))
         for variant, n, r in _fetch(sql, args)
