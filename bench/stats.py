@@ -97,7 +97,6 @@ class _Timings:
         "source_moments",
         "retention",
         "quantiles",
-        "cuped",
     )
 
     def __init__(self) -> None:

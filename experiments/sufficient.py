@@ -127,8 +127,13 @@ class Window:
 
 
 def source_moments(
-    window: Window, source: str, request: list[Metric], user: list[Metric]
-) -> dict[str, dict[str, stats.Moments | stats.RatioMoments]]:
+    window: Window,
+    source: str,
+    request: list[Metric],
+    user: list[Metric],
+    cuped: list[Metric] | None = None,
+    pre_since: datetime | None = None,
+) -> dict[str, dict[str, Any]]:
     """{metric key: {variant: moments}} of one source's request-level and user-level metrics
     in one query (one scan of the events, one join to the assignments):
     - request level: Moments (means, proportions) or RatioMoments (ratios) over events: n, sum,
@@ -136,7 +141,12 @@ def source_moments(
     - user level: RatioMoments over units: per unit x = sum of values, y = events counted (or
       sum of the metric's denominator), then n, sums, squares and cross-products over units.
     With user-level metrics the events are grouped per unit first, and the request-level sums
-    are summed again per variant (a sum over events is the sum over units of their sums)."""
+    are summed again per variant (a sum over events is the sum over units of their sums).
+    `cuped` (user-level means and proportions among `user`, `cuped_eligible`) with `pre_since`:
+    also {"cuped:" + key: {variant: CupedMoments}}: per unit y = its mean over its
+    in-experiment events (x / y above), x = its mean over the pre-period [pre_since, since)
+    (0 without pre-period events, docs "CUPED"), LEFT JOINed per unit."""
+    cuped = [m for m in cuped or [] if m in user] if pre_since is not None else []
     columns: dict[str, Any] = {}
     per = Select()  # over events: per variant, or per unit when there are user metrics
     positions: dict[str, list[int]] = {}
@@ -158,6 +168,7 @@ def source_moments(
     if not user:
         select, outer = per.sql(), positions
         sql = f"SELECT a.variant, {select} FROM ({inner}) e {_join()} GROUP BY a.variant"
+        params = [*params, window.experiment.pk, False]
     else:
         units = Select()
         outer = {}
@@ -171,14 +182,46 @@ def source_moments(
                 *(units.add(f"SUM({s})") for s in (x, f"{x} * {x}", y, f"{y} * {y}")),
                 units.add(f"SUM({x} * {y})"),
             ]
+        pre_join, pre_params = "", []
+        if cuped:
+            pre_columns: dict[str, Any] = {}
+            pre_means = []
+            for i, m in enumerate(cuped):
+                v = column(pre_columns, m, "value")
+                pre_means.append(f"SUM({v}) / NULLIF(COUNT({v}), 0) AS x{i}")
+                x, y = (f"u.r{i}" for i in positions[m.key])
+                mean = f"({x} / NULLIF({y}, 0))"
+                pre = f"(CASE WHEN {mean} IS NOT NULL THEN COALESCE(p.x{i}, 0) END)"
+                sums = (mean, f"{mean} * {mean}", pre, f"{pre} * {pre}", f"{pre} * {mean}")
+                at = [units.add(f"COUNT({mean})"), *(units.add(f"SUM({s})") for s in sums)]
+                outer[f"cuped:{m.key}"] = at
+            pre_sql, pre_params = _events(
+                source, window.experiment, pre_since, window.since, pre_columns
+            )
+            pre_join = (
+                f" LEFT JOIN (SELECT e.xu AS unit, {', '.join(pre_means)} FROM ({pre_sql}) e "
+                "GROUP BY e.xu) p ON p.unit = u.unit"
+            )
         sql = (
-            f"SELECT u.variant, {units.sql()} FROM (SELECT a.variant AS variant, {per.sql('r')} "
-            f"FROM ({inner}) e {_join()} GROUP BY a.id, a.variant) u GROUP BY u.variant"
+            f"SELECT u.variant, {units.sql()} FROM (SELECT a.variant AS variant, a.unit AS unit, "
+            f"{per.sql('r')} FROM ({inner}) e {_join()} GROUP BY a.id, a.variant, a.unit) u"
+            f"{pre_join} GROUP BY u.variant"
         )
+        params = [*params, window.experiment.pk, False, *pre_params]
     out: dict[str, dict[str, Any]] = {m.key: {} for m in [*request, *user]}
     by_units = {m.key for m in user}
-    for row in _fetch(sql, [*params, window.experiment.pk, False]):
+    for row in _fetch(sql, params):
         variant, values = row[0], row[1:]
+        for m in cuped:
+            n_, sy, sy2, sx, sx2, sxy = (values[i] for i in outer[f"cuped:{m.key}"])
+            out.setdefault(f"cuped:{m.key}", {})[variant] = stats.CupedMoments(
+                n=int(n_ or 0),
+                sum_y=_f(sy),
+                sum_y2=_f(sy2),
+                sum_x=_f(sx),
+                sum_x2=_f(sx2),
+                sum_xy=_f(sxy),
+            )
         for m in [*request, *user]:
             got = [values[i] for i in outer[m.key]]
             if m.key in by_units or m.kind == "ratio":
@@ -379,52 +422,3 @@ def cuped_eligible(metric: Metric) -> bool:
         and metric.denominator is None
         and not metric.retention_days
     )
-
-
-def cuped(
-    window: Window, source: str, metrics: list[Metric], pre_since: datetime
-) -> dict[str, dict[str, stats.CupedMoments]]:
-    """{metric key: {variant: CupedMoments}} in one query: per unit y = its mean of the metric
-    over its in-experiment events (units without such events are not in the metric), x = its
-    mean of the same metric over the pre-period [pre_since, window.since) (0 without
-    pre-period events, docs "CUPED"); then n, sums, squares and the cross-product per variant."""
-    columns: dict[str, Any] = {}
-    per_unit: list[str] = []
-    pre_unit: list[str] = []
-    outer: list[str] = []
-    for i, m in enumerate(metrics):
-        columns[f"xv{i}"] = per_event(m, "value", f"xv{i}")
-        mean = f"SUM(e.xv{i}) / NULLIF(SUM(CASE WHEN e.xv{i} IS NOT NULL THEN 1.0 ELSE 0.0 END), 0)"
-        per_unit.append(f"{mean} AS y{i}")
-        pre_unit.append(f"{mean} AS x{i}")
-        y, x = f"u.y{i}", f"(CASE WHEN u.y{i} IS NOT NULL THEN COALESCE(p.x{i}, 0) END)"
-        outer += [
-            f"SUM(CASE WHEN {y} IS NOT NULL THEN 1 ELSE 0 END)",
-            f"SUM({y})",
-            f"SUM({y} * {y})",
-            f"SUM({x})",
-            f"SUM({x} * {x})",
-            f"SUM({x} * {y})",
-        ]
-    inner, params = _events(source, window.experiment, window.since, window.until, columns)
-    pre, pre_params = _events(source, window.experiment, pre_since, window.since, columns)
-    sql = (
-        f"SELECT u.variant, {', '.join(outer)} FROM ("
-        f"SELECT a.variant AS variant, a.unit AS unit, {', '.join(per_unit)} "
-        f"FROM ({inner}) e {_join()} GROUP BY a.variant, a.unit) u "
-        f"LEFT JOIN (SELECT e.xu AS unit, {', '.join(pre_unit)} FROM ({pre}) e GROUP BY e.xu) p "
-        f"ON p.unit = u.unit GROUP BY u.variant"
-    )
-    out: dict[str, dict[str, stats.CupedMoments]] = {m.key: {} for m in metrics}
-    for row in _fetch(sql, [*params, window.experiment.pk, False, *pre_params]):
-        for i, m in enumerate(metrics):
-            n, sy, sy2, sx, sx2, sxy = row[1 + 6 * i : 7 + 6 * i]
-            out[m.key][row[0]] = stats.CupedMoments(
-                n=int(n or 0),
-                sum_y=_f(sy),
-                sum_y2=_f(sy2),
-                sum_x=_f(sx),
-                sum_x2=_f(sx2),
-                sum_xy=_f(sxy),
-            )
-    return out
