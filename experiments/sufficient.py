@@ -182,8 +182,8 @@ def source_moments(
                 *(units.add(f"SUM({s})") for s in (x, f"{x} * {x}", y, f"{y} * {y}")),
                 units.add(f"SUM({x} * {y})"),
             ]
-        pre_join, pre_params = "", []
-        if cuped:
+        pre_join, pre_params = "", list[Any]()
+        if cuped and pre_since is not None:
             pre_columns: dict[str, Any] = {}
             pre_means = []
             for i, m in enumerate(cuped):
