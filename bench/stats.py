@@ -94,11 +94,9 @@ class _Timings:
     FAMILIES = (
         "assignments_refresh",
         "units_by_variant",
-        "request_level",
-        "user_level",
+        "source_moments",
         "retention",
         "quantiles",
-        "cuped",
     )
 
     def __init__(self) -> None:

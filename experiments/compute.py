@@ -50,36 +50,33 @@ def _families(metrics: list[Metric]) -> dict[tuple[str, str], list[Metric]]:
     return out
 
 
-def _moments(window: sufficient.Window, metrics: list[Metric]) -> dict[str, dict[str, Any]]:
+def _moments(
+    window: sufficient.Window, metrics: list[Metric]
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, stats.CupedMoments]]]:
+    """(moments, CUPED moments): one query per source for its request- and user-level metrics
+    and the CUPED moments of its user-level means and proportions, with the pre-period
+    `FLAGSITE_CUPED_PRE_PERIOD_DAYS` before the start (0: CUPED off); one per retention."""
+    days = int(settings.FLAGSITE_CUPED_PRE_PERIOD_DAYS)
+    pre_since = window.since - timedelta(days=days) if days > 0 else None
     by_metric: dict[str, dict[str, Any]] = {}
+    by_source: dict[str, tuple[list[Metric], list[Metric]]] = {}
     for (source, level), chosen in _families(metrics).items():
         if level == "retention":
             for m in chosen:
                 by_metric[m.key] = sufficient.retention(window, m)
-        elif level == "user":
-            by_metric.update(sufficient.user_level(window, source, chosen))
         else:
-            by_metric.update(sufficient.request_level(window, source, chosen))
-    return by_metric
-
-
-def _cuped_moments(
-    window: sufficient.Window, metrics: list[Metric]
-) -> dict[str, dict[str, stats.CupedMoments]]:
-    """CUPED moments of the user-level means and proportions, one query per source, with the
-    pre-period `FLAGSITE_CUPED_PRE_PERIOD_DAYS` before the start ({} when 0: CUPED off)."""
-    days = int(settings.FLAGSITE_CUPED_PRE_PERIOD_DAYS)
-    if days <= 0:
-        return {}
-    by_source: dict[str, list[Metric]] = {}
-    for m in metrics:
-        if sufficient.cuped_eligible(m):
-            by_source.setdefault(m.source, []).append(m)
-    out: dict[str, dict[str, stats.CupedMoments]] = {}
-    pre_since = window.since - timedelta(days=days)
-    for source, chosen in by_source.items():
-        out.update(sufficient.cuped(window, source, chosen, pre_since))
-    return out
+            request, user = by_source.setdefault(source, ([], []))
+            (user if level == "user" else request).extend(chosen)
+    cuped: dict[str, dict[str, stats.CupedMoments]] = {}
+    for source, (request, user) in by_source.items():
+        eligible = [m for m in user if sufficient.cuped_eligible(m)]
+        found = sufficient.source_moments(window, source, request, user, eligible, pre_since)
+        for key, per_variant in found.items():
+            if key.startswith("cuped:"):
+                cuped[key.removeprefix("cuped:")] = per_variant
+            else:
+                by_metric[key] = per_variant
+    return by_metric, cuped
 
 
 def _cuped_usable(control: stats.CupedMoments | None, treatment: stats.CupedMoments | None) -> bool:
@@ -139,15 +136,14 @@ def _empty(metric: Metric) -> Any:
 def results_compute(experiment: Experiment, *, until: datetime) -> dict[str, Any]:
     """The snapshot's data (a JSON-able dict) at `until`."""
     since = experiment.started_at or until
-    sufficient.assignments_refresh(experiment, until=until)
-    units, multiple = sufficient.units_by_variant(experiment)
     variants = experiment.variants
-    srm = stats.srm([units[v] for v in variants], [1.0] * len(variants))
     metrics = [metric_get(k) for k in experiment.metric_keys]
     window = sufficient.Window(experiment=experiment, since=since, until=until)
     with event_rows.materialised():  # the lookups the queries share, computed once
-        moments = _moments(window, metrics)
-        cuped = _cuped_moments(window, metrics)
+        sufficient.assignments_refresh(experiment, until=until)  # (with the work_mem too)
+        units, multiple = sufficient.units_by_variant(experiment)
+        srm = stats.srm([units[v] for v in variants], [1.0] * len(variants))
+        moments, cuped = _moments(window, metrics)
         for metric in metrics:
             if metric.kind == "quantile":
                 per_variant = moments.get(metric.key, {})

@@ -142,6 +142,33 @@ def per_event(metric: Metric, part: str, name: str) -> Any:
     )
 
 
+class Select:
+    """An aggregate SELECT list without repeats: `add` gives an expression's position (the
+    same expression twice, e.g. two metrics over the same column, is computed once)."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, int] = {}
+
+    def add(self, sql: str) -> int:
+        return self.items.setdefault(sql, len(self.items))
+
+    def sql(self, alias: str = "") -> str:
+        return ", ".join(f"{s} AS {alias}{i}" if alias else s for s, i in self.items.items())
+
+
+def column(columns: dict[str, Any], metric: Metric, part: str) -> str:
+    """The event rows' column of the metric's value (or denominator), shared by metrics with
+    the same expression."""
+    name = f"x{part[0]}{len(columns)}"
+    found = per_event(metric, part, name)
+    if not isinstance(found, Joined):
+        for existing, other in columns.items():
+            if not isinstance(other, Joined) and other == found:
+                return f"e.{existing}"
+    columns[name] = found
+    return f"e.{name}"
+
+
 # --- the aggregated sets --------------------------------------------------------------------
 _TABLES: ContextVar[dict[tuple[Any, ...], str] | None] = ContextVar("lookup_tables", default=None)
 _names = itertools.count()
@@ -160,6 +187,8 @@ def materialised() -> Iterator[None]:
     if connection.vendor == "postgresql" and connection.in_atomic_block:
         with connection.cursor() as cursor:  # until the computation's transaction ends
             cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+            # Hashes (the per-unit grouping: its size grows with units, not events) up to 4x.
+            cursor.execute("SET LOCAL hash_mem_multiplier = 4")
     token = _TABLES.set(tables)
     try:
         yield
@@ -241,11 +270,14 @@ def _first(env_id: int, until: datetime) -> tuple[str, list[Any]]:
         .order_by()
     )
     table = _q(LlmCall._meta.db_table)
-    if connection.vendor == "postgresql":  # one pass (a sort) instead of two and a join
+    if connection.vendor == "postgresql":
+        # One pass (a sort) instead of two and a join; sorted bytewise (COLLATE "C": the same
+        # groups under any deterministic collation, and a much cheaper comparison).
+        cv = 'conversation_id COLLATE "C"'
         return (
-            f"SELECT DISTINCT ON (conversation_id) conversation_id AS cv, id AS fid FROM {table} "
+            f"SELECT DISTINCT ON ({cv}) conversation_id AS cv, id AS fid FROM {table} "
             "WHERE environment_id = %s AND conversation_id <> '' AND timestamp < %s "
-            "ORDER BY conversation_id, timestamp, id",
+            f"ORDER BY {cv}, timestamp, id",
             [env_id, until],
         )
     m_sql, m_params = _sql(earliest)
@@ -272,12 +304,13 @@ def _latest_votes(env_id: int) -> tuple[str, list[Any]]:
         .values(cv=F("conversation_id"), rq=F("request_id"), uk=F("user_key"), t1=F("t1"))
         .order_by()
     )
-    m_sql, m_params = _sql(latest)
+    # Its own table (one aggregate, not one per parallel worker of the join below).
+    voted, m_params = _set("voted", *_sql(latest))
     table = _q(Feedback._meta.db_table)
     c = {k: f"f.{_q(k)}" for k in (*keys, "timestamp", "id", "environment_id")}
     sql = (
         f"SELECT {c['conversation_id']} AS cv, {c['request_id']} AS rq, {c['user_key']} AS uk, "
-        f"MAX({c['id']}) AS lid FROM {table} f JOIN ({m_sql}) m "
+        f"MAX({c['id']}) AS lid FROM {table} f JOIN {voted} m "
         f"ON m.cv = {c['conversation_id']} AND m.rq = {c['request_id']} "
         f"AND m.uk = {c['user_key']} AND {c['timestamp']} = m.t1 "
         f"WHERE {c['environment_id']} = %s "

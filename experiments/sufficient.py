@@ -4,15 +4,13 @@ variant), on PostgreSQL and SQLite alike (docs/experiments.md, "Computation").
 - `assignments_refresh` materialises the experiment's units from exposures in one
   `INSERT ... SELECT ... GROUP BY unit`: the first exposure fixes the variant, a unit seen in
   more than one variant is marked `multiple` (counted, shown, excluded from the statistics).
-- One query per metric *family* (event source x level): the per-event values come from the
-  catalogue's Django expressions (the ORM writes the inner SELECT for either database), the
-  outer aggregation joins the assignments and sums per variant:
-  - request level: n, sum, sum of squares (and for ratios the x/y cross-products) over events;
-  - user level: per unit x (sum of values) and y (count or sum of denominators) first, then
-    n, sums, squares and cross-products over units (RatioMoments, delta method);
-  - retention: per unit 0/1 (a call 1..N days after the first exposure, mature units only);
-  - quantiles: one window query (ROW_NUMBER per variant) reading the values at the
-    nearest rank and at the order-statistic CI ranks.
+- One query per event source for its request- and user-level metrics (`source_moments`): the
+  per-event values come from the catalogue's Django expressions (the ORM writes the inner
+  SELECT for either database), joined to the assignments once and grouped per unit (x = sum of
+  values, y = count or sum of denominators; and the request-level sums, which summed again per
+  variant are the sums over events); then n, sums, squares and cross-products per variant;
+- retention: per mature unit 0/1 (a call 1..N days after the first exposure);
+- quantiles: the values at the nearest rank and at the order-statistic CI ranks.
 Events count from the unit's first exposure until the experiment stopped; memory does not grow
 with the number of events (Python sees one row per variant, or three per quantile).
 """
@@ -29,7 +27,7 @@ from django.db import connection
 from feedback.models import Exposure
 
 from . import event_rows, stats
-from .event_rows import _q, epoch_sql, per_event
+from .event_rows import Select, _q, column, epoch_sql, per_event
 from .metrics import Metric
 from .models import Assignment, Experiment
 
@@ -57,7 +55,8 @@ def assignments_refresh(experiment: Experiment, *, until: datetime) -> None:
         f"{epoch_sql(first_ts)}, "
         f"CASE WHEN MIN(e.{_q('variant_key')}) <> MAX(e.{_q('variant_key')}) "
         f"THEN %s ELSE %s END "
-        f"FROM ({inner}) e GROUP BY e.{_q('user_key')}"
+        f"FROM ({inner}) e GROUP BY e.{_q('user_key')} "
+        f"ORDER BY e.{_q('user_key')}"  # inserted in the unique index's order: no random writes
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [experiment.pk, True, False, *params])
@@ -127,42 +126,108 @@ class Window:
     until: datetime
 
 
-def request_level(
-    window: Window, source: str, metrics: list[Metric]
-) -> dict[str, dict[str, stats.Moments | stats.RatioMoments]]:
-    """{metric key: {variant: Moments (means, proportions) or RatioMoments (ratios) over
-    events}} in one query."""
+def source_moments(
+    window: Window,
+    source: str,
+    request: list[Metric],
+    user: list[Metric],
+    cuped: list[Metric] | None = None,
+    pre_since: datetime | None = None,
+) -> dict[str, dict[str, Any]]:
+    """{metric key: {variant: moments}} of one source's request-level and user-level metrics
+    in one query (one scan of the events, one join to the assignments):
+    - request level: Moments (means, proportions) or RatioMoments (ratios) over events: n, sum,
+      sum of squares (and the x/y cross-products);
+    - user level: RatioMoments over units: per unit x = sum of values, y = events counted (or
+      sum of the metric's denominator), then n, sums, squares and cross-products over units.
+    With user-level metrics the events are grouped per unit first, and the request-level sums
+    are summed again per variant (a sum over events is the sum over units of their sums).
+    `cuped` (user-level means and proportions among `user`, `cuped_eligible`) with `pre_since`:
+    also {"cuped:" + key: {variant: CupedMoments}}: per unit y = its mean over its
+    in-experiment events (x / y above), x = its mean over the pre-period [pre_since, since)
+    (0 without pre-period events, docs "CUPED"), LEFT JOINed per unit."""
+    cuped = [m for m in cuped or [] if m in user] if pre_since is not None else []
     columns: dict[str, Any] = {}
-    select: list[str] = []
-    for i, m in enumerate(metrics):
-        columns[f"xv{i}"] = per_event(m, "value", f"xv{i}")
-        v = f"e.xv{i}"
+    per = Select()  # over events: per variant, or per unit when there are user metrics
+    positions: dict[str, list[int]] = {}
+    for m in request:
+        v = column(columns, m, "value")
+        at = [per.add(f"COUNT({v})"), per.add(f"SUM({v})"), per.add(f"SUM({v} * {v})")]
         if m.kind == "ratio":
-            columns[f"xd{i}"] = per_event(m, "denominator", f"xd{i}")
-            d = f"e.xd{i}"
-            select += [
-                f"SUM(CASE WHEN {v} IS NOT NULL THEN 1 ELSE 0 END)",
-                f"SUM({v})",
-                f"SUM({v} * {v})",
-                f"SUM({d})",
-                f"SUM({d} * {d})",
-                f"SUM({v} * {d})",
-            ]
+            d = column(columns, m, "denominator")
+            at += [per.add(f"SUM({d})"), per.add(f"SUM({d} * {d})"), per.add(f"SUM({v} * {d})")]
+        positions[m.key] = at
+    for m in user:
+        v = column(columns, m, "value")
+        if m.denominator is not None:
+            y = f"COALESCE(SUM({column(columns, m, 'denominator')}), 0)"
         else:
-            select += [f"SUM(CASE WHEN {v} IS NOT NULL THEN 1 ELSE 0 END)", f"SUM({v})"]
-            select.append(f"SUM({v} * {v})")
+            y = f"COUNT({v})"
+        positions[m.key] = [per.add(f"COALESCE(SUM({v}), 0)"), per.add(y)]
     inner, params = _events(source, window.experiment, window.since, window.until, columns)
-    sql = f"SELECT a.variant, {', '.join(select)} FROM ({inner}) e {_join()} GROUP BY a.variant"
-    out: dict[str, dict[str, Any]] = {m.key: {} for m in metrics}
-    for row in _fetch(sql, [*params, window.experiment.pk, False]):
+    if not user:
+        select, outer = per.sql(), positions
+        sql = f"SELECT a.variant, {select} FROM ({inner}) e {_join()} GROUP BY a.variant"
+        params = [*params, window.experiment.pk, False]
+    else:
+        units = Select()
+        outer = {}
+        n = units.add("COUNT(*)")
+        for m in request:
+            outer[m.key] = [units.add(f"SUM(u.r{i})") for i in positions[m.key]]
+        for m in user:
+            x, y = (f"u.r{i}" for i in positions[m.key])
+            outer[m.key] = [
+                n,
+                *(units.add(f"SUM({s})") for s in (x, f"{x} * {x}", y, f"{y} * {y}")),
+                units.add(f"SUM({x} * {y})"),
+            ]
+        pre_join, pre_params = "", list[Any]()
+        if cuped and pre_since is not None:
+            pre_columns: dict[str, Any] = {}
+            pre_means = []
+            for i, m in enumerate(cuped):
+                v = column(pre_columns, m, "value")
+                pre_means.append(f"SUM({v}) / NULLIF(COUNT({v}), 0) AS x{i}")
+                x, y = (f"u.r{i}" for i in positions[m.key])
+                mean = f"({x} / NULLIF({y}, 0))"
+                pre = f"(CASE WHEN {mean} IS NOT NULL THEN COALESCE(p.x{i}, 0) END)"
+                sums = (mean, f"{mean} * {mean}", pre, f"{pre} * {pre}", f"{pre} * {mean}")
+                at = [units.add(f"COUNT({mean})"), *(units.add(f"SUM({s})") for s in sums)]
+                outer[f"cuped:{m.key}"] = at
+            pre_sql, pre_params = _events(
+                source, window.experiment, pre_since, window.since, pre_columns
+            )
+            pre_join = (
+                f" LEFT JOIN (SELECT e.xu AS unit, {', '.join(pre_means)} FROM ({pre_sql}) e "
+                "GROUP BY e.xu) p ON p.unit = u.unit"
+            )
+        sql = (
+            f"SELECT u.variant, {units.sql()} FROM (SELECT a.variant AS variant, a.unit AS unit, "
+            f"{per.sql('r')} FROM ({inner}) e {_join()} GROUP BY a.id, a.variant, a.unit) u"
+            f"{pre_join} GROUP BY u.variant"
+        )
+        params = [*params, window.experiment.pk, False, *pre_params]
+    out: dict[str, dict[str, Any]] = {m.key: {} for m in [*request, *user]}
+    by_units = {m.key for m in user}
+    for row in _fetch(sql, params):
         variant, values = row[0], row[1:]
-        at = 0
-        for m in metrics:
-            if m.kind == "ratio":
-                n, sx, sx2, sy, sy2, sxy = values[at : at + 6]
-                at += 6
+        for m in cuped:
+            n_, sy, sy2, sx, sx2, sxy = (values[i] for i in outer[f"cuped:{m.key}"])
+            out.setdefault(f"cuped:{m.key}", {})[variant] = stats.CupedMoments(
+                n=int(n_ or 0),
+                sum_y=_f(sy),
+                sum_y2=_f(sy2),
+                sum_x=_f(sx),
+                sum_x2=_f(sx2),
+                sum_xy=_f(sxy),
+            )
+        for m in [*request, *user]:
+            got = [values[i] for i in outer[m.key]]
+            if m.key in by_units or m.kind == "ratio":
+                n_, sx, sx2, sy, sy2, sxy = got
                 out[m.key][variant] = stats.RatioMoments(
-                    n=int(n or 0),
+                    n=int(n_ or 0),
                     sum_x=_f(sx),
                     sum_x2=_f(sx2),
                     sum_y=_f(sy),
@@ -170,44 +235,8 @@ def request_level(
                     sum_xy=_f(sxy),
                 )
             else:
-                n, s, s2 = values[at : at + 3]
-                at += 3
-                out[m.key][variant] = stats.Moments(n=int(n or 0), sum=_f(s), sum_sq=_f(s2))
-    return out
-
-
-def user_level(
-    window: Window, source: str, metrics: list[Metric]
-) -> dict[str, dict[str, stats.RatioMoments]]:
-    """{metric key: {variant: RatioMoments over units}}: per unit x = sum of values, y = events
-    counted (or sum of the metric's denominator), in one query."""
-    columns: dict[str, Any] = {}
-    per_unit: list[str] = []
-    outer: list[str] = []
-    for i, m in enumerate(metrics):
-        columns[f"xv{i}"] = per_event(m, "value", f"xv{i}")
-        if m.denominator is not None:
-            columns[f"xd{i}"] = per_event(m, "denominator", f"xd{i}")
-            y = f"COALESCE(SUM(e.xd{i}), 0)"
-        else:
-            y = f"SUM(CASE WHEN e.xv{i} IS NOT NULL THEN 1 ELSE 0 END)"
-        per_unit += [f"COALESCE(SUM(e.xv{i}), 0) AS x{i}", f"{y} AS y{i}"]
-        outer += [f"SUM(x{i})", f"SUM(x{i} * x{i})", f"SUM(y{i})", f"SUM(y{i} * y{i})"]
-        outer.append(f"SUM(x{i} * y{i})")
-    inner, params = _events(source, window.experiment, window.since, window.until, columns)
-    sql = (
-        f"SELECT variant, COUNT(*), {', '.join(outer)} FROM ("
-        f"SELECT a.variant AS variant, a.unit AS unit, {', '.join(per_unit)} "
-        f"FROM ({inner}) e {_join()} GROUP BY a.variant, a.unit) u GROUP BY variant"
-    )
-    out: dict[str, dict[str, stats.RatioMoments]] = {m.key: {} for m in metrics}
-    for row in _fetch(sql, [*params, window.experiment.pk, False]):
-        variant, n = row[0], int(row[1])
-        for i, m in enumerate(metrics):
-            sx, sx2, sy, sy2, sxy = row[2 + 5 * i : 7 + 5 * i]
-            out[m.key][variant] = stats.RatioMoments(
-                n=n, sum_x=_f(sx), sum_x2=_f(sx2), sum_y=_f(sy), sum_y2=_f(sy2), sum_xy=_f(sxy)
-            )
+                n_, s, s2 = got
+                out[m.key][variant] = stats.Moments(n=int(n_ or 0), sum=_f(s), sum_sq=_f(s2))
     return out
 
 
@@ -218,17 +247,19 @@ def retention(window: Window, metric: Metric) -> dict[str, stats.Moments]:
     days = metric.retention_days or 7
     until_epoch = window.until.timestamp()
     inner, params = _events("llm_call", window.experiment, window.since, window.until, {})
-    returned = (
-        "CASE WHEN e.xep >= a.first_epoch + 86400 AND e.xep < a.first_epoch + %s THEN 1 ELSE 0 END"
-    )
+    table = _q(Assignment._meta.db_table)
+    mature = "{a}.experiment_id = %s AND {a}.multiple = %s AND {a}.first_epoch <= %s"
+    # The returned units first (the events hash-joined to the mature units: none, no scan),
+    # then every mature unit with or without.
     sql = (
-        f"SELECT variant, COUNT(*), SUM(r) FROM ("
-        f"SELECT a.variant AS variant, a.unit AS unit, MAX({returned}) AS r "
-        f"FROM {_q(Assignment._meta.db_table)} a LEFT JOIN ({inner}) e ON e.xu = a.unit "
-        f"WHERE a.experiment_id = %s AND a.multiple = %s AND a.first_epoch <= %s "
-        f"GROUP BY a.variant, a.unit) u GROUP BY variant"
+        f"SELECT a.variant, COUNT(*), COUNT(r.aid) FROM {table} a LEFT JOIN ("
+        f"SELECT DISTINCT m.id AS aid FROM ({inner}) e JOIN {table} m ON m.unit = e.xu "
+        f"WHERE {mature.format(a='m')} AND e.xep >= m.first_epoch + 86400 "
+        f"AND e.xep < m.first_epoch + %s) r ON r.aid = a.id "
+        f"WHERE {mature.format(a='a')} GROUP BY a.variant"
     )
-    args = [days * 86400.0, *params, window.experiment.pk, False, until_epoch - days * 86400.0]
+    unit = [window.experiment.pk, False, until_epoch - days * 86400.0]
+    args = [*params, *unit, days * 86400.0, *unit]
     return {
         variant: stats.Moments.proportion(int(r or 0), int(n))
         for variant, n, r in _fetch(sql, args)
@@ -391,52 +422,3 @@ def cuped_eligible(metric: Metric) -> bool:
         and metric.denominator is None
         and not metric.retention_days
     )
-
-
-def cuped(
-    window: Window, source: str, metrics: list[Metric], pre_since: datetime
-) -> dict[str, dict[str, stats.CupedMoments]]:
-    """{metric key: {variant: CupedMoments}} in one query: per unit y = its mean of the metric
-    over its in-experiment events (units without such events are not in the metric), x = its
-    mean of the same metric over the pre-period [pre_since, window.since) (0 without
-    pre-period events, docs "CUPED"); then n, sums, squares and the cross-product per variant."""
-    columns: dict[str, Any] = {}
-    per_unit: list[str] = []
-    pre_unit: list[str] = []
-    outer: list[str] = []
-    for i, m in enumerate(metrics):
-        columns[f"xv{i}"] = per_event(m, "value", f"xv{i}")
-        mean = f"SUM(e.xv{i}) / NULLIF(SUM(CASE WHEN e.xv{i} IS NOT NULL THEN 1.0 ELSE 0.0 END), 0)"
-        per_unit.append(f"{mean} AS y{i}")
-        pre_unit.append(f"{mean} AS x{i}")
-        y, x = f"u.y{i}", f"(CASE WHEN u.y{i} IS NOT NULL THEN COALESCE(p.x{i}, 0) END)"
-        outer += [
-            f"SUM(CASE WHEN {y} IS NOT NULL THEN 1 ELSE 0 END)",
-            f"SUM({y})",
-            f"SUM({y} * {y})",
-            f"SUM({x})",
-            f"SUM({x} * {x})",
-            f"SUM({x} * {y})",
-        ]
-    inner, params = _events(source, window.experiment, window.since, window.until, columns)
-    pre, pre_params = _events(source, window.experiment, pre_since, window.since, columns)
-    sql = (
-        f"SELECT u.variant, {', '.join(outer)} FROM ("
-        f"SELECT a.variant AS variant, a.unit AS unit, {', '.join(per_unit)} "
-        f"FROM ({inner}) e {_join()} GROUP BY a.variant, a.unit) u "
-        f"LEFT JOIN (SELECT e.xu AS unit, {', '.join(pre_unit)} FROM ({pre}) e GROUP BY e.xu) p "
-        f"ON p.unit = u.unit GROUP BY u.variant"
-    )
-    out: dict[str, dict[str, stats.CupedMoments]] = {m.key: {} for m in metrics}
-    for row in _fetch(sql, [*params, window.experiment.pk, False, *pre_params]):
-        for i, m in enumerate(metrics):
-            n, sy, sy2, sx, sx2, sxy = row[1 + 6 * i : 7 + 6 * i]
-            out[m.key][row[0]] = stats.CupedMoments(
-                n=int(n or 0),
-                sum_y=_f(sy),
-                sum_y2=_f(sy2),
-                sum_x=_f(sx),
-                sum_x2=_f(sx2),
-                sum_xy=_f(sxy),
-            )
-    return out
