@@ -12,20 +12,9 @@ import pytest
 from tests.browser import login, screenshot
 from tests.e2e.flows_support import PHONE, assert_no_sideways_scroll
 from tests.e2e.ui_support import DEMO_PASSWORD, site  # noqa: F401
+from tests.experiments.builders import SEARCH_LATENCY
 
 pytestmark = pytest.mark.e2e
-
-SEARCH_LATENCY: dict[str, Any] = {
-    "key": "search-latency",
-    "name": "Search latency",
-    "source": "llm_call",
-    "kind": "mean",
-    "unit": "request",
-    "direction": "lower",
-    "value": "latency_ms",
-    "format": "ms",
-    "filters": [{"field": "feature", "op": "eq", "value": "search"}],
-}
 
 
 def _create_with_guardrails(page: Any, base: str, key: str, shot: str) -> None:

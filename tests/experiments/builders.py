@@ -10,6 +10,18 @@ from flags.changes import Actor
 from flags.models import Environment, Flag
 
 SYSTEM = Actor(label="test")
+# A team metric definition (the API's and team_metric_create's shape): mean latency of search calls.
+SEARCH_LATENCY: dict[str, Any] = {
+    "key": "search-latency",
+    "name": "Search latency",
+    "source": "llm_call",
+    "kind": "mean",
+    "unit": "request",
+    "direction": "lower",
+    "value": "latency_ms",
+    "format": "ms",
+    "filters": [{"field": "feature", "op": "eq", "value": "search"}],
+}
 
 
 def running_experiment(key: str = "model-test", **fields: Any) -> Experiment:

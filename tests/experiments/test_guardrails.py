@@ -23,21 +23,10 @@ from experiments.metrics import DEFAULT_GUARDRAILS
 from experiments.models import Experiment, MetricDefinition
 from experiments.team_metric_changes import team_metric_archive, team_metric_create
 from flags.models import AuditEvent
-from tests.experiments.builders import SYSTEM, running_experiment
+from tests.experiments.builders import SEARCH_LATENCY, SYSTEM, running_experiment
 
 pytestmark = pytest.mark.django_db
 
-SEARCH_LATENCY: dict[str, Any] = {
-    "key": "search-latency",
-    "name": "Search latency",
-    "source": "llm_call",
-    "kind": "mean",
-    "unit": "request",
-    "direction": "lower",
-    "value": "latency_ms",
-    "format": "ms",
-    "filters": [{"field": "feature", "op": "eq", "value": "search"}],
-}
 FORM = {
     "key": "guarded",
     "name": "Guarded",

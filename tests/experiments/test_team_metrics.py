@@ -26,19 +26,7 @@ from experiments.team_metrics import (
 from flags.changes import Actor
 from flags.models import AuditEvent
 from flags.validation import ConfigError
-from tests.experiments.builders import running_experiment
-
-SEARCH_LATENCY: dict[str, Any] = {
-    "key": "search-latency",
-    "name": "Search latency",
-    "source": "llm_call",
-    "kind": "mean",
-    "unit": "request",
-    "direction": "lower",
-    "value": "latency_ms",
-    "format": "ms",
-    "filters": [{"field": "feature", "op": "eq", "value": "search"}],
-}
+from tests.experiments.builders import SEARCH_LATENCY, running_experiment
 
 
 def _errors(data: Any, **kwargs: Any) -> dict[str, str]:
