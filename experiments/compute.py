@@ -70,12 +70,11 @@ def _moments(
     cuped: dict[str, dict[str, stats.CupedMoments]] = {}
     for source, (request, user) in by_source.items():
         eligible = [m for m in user if sufficient.cuped_eligible(m)]
-        found = sufficient.source_moments(window, source, request, user, eligible, pre_since)
-        for key, per_variant in found.items():
-            if key.startswith("cuped:"):
-                cuped[key.removeprefix("cuped:")] = per_variant
-            else:
-                by_metric[key] = per_variant
+        found, found_cuped = sufficient.source_moments(
+            window, source, request, user, eligible, pre_since
+        )
+        by_metric.update(found)
+        cuped.update(found_cuped)
     return by_metric, cuped
 
 

@@ -133,8 +133,9 @@ def source_moments(
     user: list[Metric],
     cuped: list[Metric] | None = None,
     pre_since: datetime | None = None,
-) -> dict[str, dict[str, Any]]:
-    """{metric key: {variant: moments}} of one source's request-level and user-level metrics
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, stats.CupedMoments]]]:
+    """({metric key: {variant: moments}}, {metric key: {variant: CupedMoments}}) of one
+    source's request-level and user-level metrics
     in one query (one scan of the events, one join to the assignments):
     - request level: Moments (means, proportions) or RatioMoments (ratios) over events: n, sum,
       sum of squares (and the x/y cross-products);
@@ -143,7 +144,7 @@ def source_moments(
     With user-level metrics the events are grouped per unit first, and the request-level sums
     are summed again per variant (a sum over events is the sum over units of their sums).
     `cuped` (user-level means and proportions among `user`, `cuped_eligible`) with `pre_since`:
-    also {"cuped:" + key: {variant: CupedMoments}}: per unit y = its mean over its
+    the second dict (empty otherwise): per unit y = its mean over its
     in-experiment events (x / y above), x = its mean over the pre-period [pre_since, since)
     (0 without pre-period events, docs "CUPED"), LEFT JOINed per unit."""
     cuped = [m for m in cuped or [] if m in user] if pre_since is not None else []
@@ -209,12 +210,13 @@ def source_moments(
         )
         params = [*params, window.experiment.pk, False, *pre_params]
     out: dict[str, dict[str, Any]] = {m.key: {} for m in [*request, *user]}
+    out_cuped: dict[str, dict[str, stats.CupedMoments]] = {m.key: {} for m in cuped}
     by_units = {m.key for m in user}
     for row in _fetch(sql, params):
         variant, values = row[0], row[1:]
         for m in cuped:
             n_, sy, sy2, sx, sx2, sxy = (values[i] for i in outer[f"cuped:{m.key}"])
-            out.setdefault(f"cuped:{m.key}", {})[variant] = stats.CupedMoments(
+            out_cuped[m.key][variant] = stats.CupedMoments(
                 n=int(n_ or 0),
                 sum_y=_f(sy),
                 sum_y2=_f(sy2),
@@ -237,7 +239,7 @@ def source_moments(
             else:
                 n_, s, s2 = got
                 out[m.key][variant] = stats.Moments(n=int(n_ or 0), sum=_f(s), sum_sq=_f(s2))
-    return out
+    return out, out_cuped
 
 
 def retention(window: Window, metric: Metric) -> dict[str, stats.Moments]:
