@@ -100,6 +100,7 @@ def main() -> None:
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--limits", choices=["counted", "off"], default="counted")
     args = parser.parse_args()
+    app: Any
     if args.scenario == "bare":
         os.environ["DJANGO_SETTINGS_MODULE"] = "bench.bare.settings"
         from bench.bare.wsgi import application as app

@@ -169,6 +169,15 @@ def principal_for_key(
     return fresh.principal
 
 
+def principal_if_fresh(raw: str) -> KeyPrincipal | None:
+    """A known key's principal when no recheck is due, else None: memory only, never the
+    database (the WSGI lane leaves everything else to the ordinary path)."""
+    entry = _keys.get(ApiKey.hash_key(raw))
+    if entry is not None and time.monotonic() < entry.recheck_at:
+        return entry.principal
+    return None
+
+
 def api_key_cache_clear() -> None:
     """Forget every cached key (tests; an operator revoking a leaked key can also restart)."""
     with _keys_lock:

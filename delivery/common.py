@@ -105,8 +105,11 @@ def etag_for(body: bytes) -> str:
 
 def etag_matches(request: Any, etag: str) -> bool:
     header = request.META.get("HTTP_IF_NONE_MATCH")
-    if not header:
-        return False
+    return bool(header) and etag_in(header, etag)
+
+
+def etag_in(header: str, etag: str) -> bool:
+    """Whether an `If-None-Match` value matches the ETag (weak comparison, `*`, lists)."""
     if header == etag:
         return True
     for candidate in header.split(","):

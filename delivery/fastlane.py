@@ -39,6 +39,7 @@ from .exposures import exposures_record
 from .limits import key_limit_wait
 from .ofrep import bulk_body, dumps, flag_exposure_record, flag_result, ofrep_context
 from .views import assigned, evaluate_request_parse, evaluation_body, served
+from .wsgilane import LANE_WAIT
 
 RULESET = "/api/v1/sdk/ruleset"
 EVALUATE = "/api/v1/evaluate"
@@ -62,6 +63,8 @@ class DeliveryFastLaneMiddleware:
         )
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if LANE_WAIT in request.META:  # counted and refused by the WSGI lane (delivery/wsgilane.py)
+            request._flagsite_throttle_wait = request.META[LANE_WAIT]  # type: ignore[attr-defined]
         path = request.path_info
         if path.startswith(("/api/v1/", "/ofrep/")) and settings.FLAGSITE_DELIVERY_FAST_LANE:
             response = self.answer(request, path)
@@ -108,7 +111,9 @@ class DeliveryFastLaneMiddleware:
             return None
         if parsed is _INVALID:
             return None
-        wait = key_limit_wait(principal, request)
+        wait = getattr(request, "_flagsite_throttle_wait", None)
+        if wait is None:
+            wait = key_limit_wait(principal, request)
         if wait is not None:
             # Counted once: delivery.common.KeyRateThrottle reuses this answer for the 429.
             request._flagsite_throttle_wait = wait  # type: ignore[attr-defined]

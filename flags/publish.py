@@ -195,6 +195,15 @@ def ruleset_current(env_key: str, environment_id: int | None = None) -> Publishe
         return local
 
 
+def ruleset_if_fresh(env_key: str) -> Published | None:
+    """The in-process ruleset when no check is due, else None: memory only, never the database
+    or the cache (the WSGI lane leaves the check to the ordinary path, delivery/wsgilane.py)."""
+    local = _local.get(env_key)
+    if local is not None and time.monotonic() < _next_check.get(env_key, 0.0):
+        return local
+    return None
+
+
 def _committed_versions() -> dict[str, tuple[int, int]]:
     """Every environment's committed ruleset version, read at most once per check interval."""
     global _db_versions, _db_versions_until

@@ -1,0 +1,250 @@
+"""The WSGI lane (delivery/wsgilane.py) answers a matching ruleset poll with exactly the 304 the
+ordinary path gives, counts it against the key's limit once, and leaves everything else alone.
+
+The `client` fixture (tests/delivery/conftest.py) puts the lane in front of Django's test
+handler; the last tests call `flagsite.wsgi.application` itself, as gunicorn does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core import signals
+from django.db import close_old_connections
+from django.test import RequestFactory
+
+from delivery import limits, wsgilane
+from tests.delivery.conftest import LaneClientHandler
+from tests.flags.test_api_support import (  # noqa: F401  (autouse fixture)
+    CLIENT,
+    SERVER,
+    _fresh_key_cache,
+)
+
+URL = "/api/v1/sdk/ruleset"
+
+
+def _answer(response: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+    return response.status_code, list(response.items()), response.content
+
+
+def _poll(client: Any, **headers: Any) -> Any:
+    return client.get(URL, **headers)
+
+
+def _answered() -> int:
+    return LaneClientHandler.answered
+
+
+def _etag(client: Any) -> str:
+    response = _poll(client, **SERVER)
+    assert response.status_code == 200
+    return str(response["ETag"])
+
+
+CONDITIONS = {
+    "exact": lambda etag: etag,
+    "weak": lambda etag: "W/" + etag,
+    "any": lambda etag: "*",
+    "list": lambda etag: f'"nope", {etag}',
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("condition", CONDITIONS)
+@pytest.mark.parametrize("secure", ["http", "https", "proxied https"])
+def test_a_matching_poll_gets_the_ordinary_paths_304_byte_for_byte(
+    client: Any, demo: Any, settings: Any, condition: str, secure: str
+) -> None:
+    settings.SECURE_HSTS_SECONDS = 3600  # the header only an https request gets
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    extra: dict[str, Any] = {"secure": secure == "https"}
+    if secure == "proxied https":
+        extra["HTTP_X_FORWARDED_PROTO"] = "https"
+    etag = _etag(client)
+    headers = {**SERVER, "HTTP_IF_NONE_MATCH": CONDITIONS[condition](etag), **extra}
+
+    before = _answered()
+    learned = _answer(_poll(client, **headers))  # the ordinary path's answer, learned
+    assert _answered() == before
+    lane = _answer(_poll(client, **headers))
+    again = _answer(_poll(client, **headers))
+    assert _answered() == before + 2
+    settings.FLAGSITE_DELIVERY_FAST_LANE = False  # both lanes off: DRF's view answers
+    ordinary = _answer(_poll(client, **headers))
+
+    assert lane[0] == 304 and lane[2] == b""
+    assert lane == learned == again  # the same headers in the same order
+    assert sorted(lane[1]) == sorted(ordinary[1]) and lane[0] == ordinary[0]
+    assert dict(lane[1])["ETag"] == etag
+    assert ("Strict-Transport-Security" in dict(lane[1])) is (secure != "http")
+
+
+LEFT_ALONE = {
+    "no If-None-Match": {**SERVER},
+    "stale ETag": {**SERVER, "HTTP_IF_NONE_MATCH": '"stale"'},
+    "empty If-None-Match": {**SERVER, "HTTP_IF_NONE_MATCH": ""},
+    "client key": {**CLIENT, "HTTP_IF_NONE_MATCH": "*"},
+    "unknown key": {"HTTP_X_API_KEY": "fs_srv_nope", "HTTP_IF_NONE_MATCH": "*"},
+    "no key": {"HTTP_IF_NONE_MATCH": "*"},
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", LEFT_ALONE)
+def test_everything_else_takes_the_ordinary_path(
+    client: Any, demo: Any, settings: Any, name: str
+) -> None:
+    etag = _etag(client)
+    for _ in range(2):  # the lane has learned its template from the first conditional poll
+        assert _poll(client, **SERVER, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    before = _answered()
+    seen = _answer(_poll(client, **LEFT_ALONE[name]))
+    assert _answered() == before
+    settings.FLAGSITE_DELIVERY_FAST_LANE = False
+    assert seen == _answer(_poll(client, **LEFT_ALONE[name]))
+    assert seen[0] in (200, 401, 403)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["head", "post", "options"])
+def test_other_methods_take_the_ordinary_path(client: Any, demo: Any, method: str) -> None:
+    etag = _etag(client)
+    for _ in range(2):
+        _poll(client, **SERVER, HTTP_IF_NONE_MATCH=etag)
+    before = _answered()
+    response = getattr(client, method)(URL, **SERVER, HTTP_IF_NONE_MATCH=etag)
+    assert _answered() == before
+    assert response.status_code in (200, 204, 304, 405)
+
+
+@pytest.mark.django_db
+def test_a_poll_is_counted_once_and_over_the_limit_refused_with_the_ordinary_429(
+    client: Any, demo: Any, settings: Any, monkeypatch: Any
+) -> None:
+    settings.FLAGSITE_RATE_LIMIT_PER_MINUTE = 4
+    counted = []
+    real = limits.rate_limit_check
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        counted.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(limits, "rate_limit_check", spy)
+    etag = _etag(client)  # counted by the ordinary path (a key it did not know yet)
+    counted.clear()
+    before = _answered()
+    responses = [_poll(client, **SERVER, HTTP_IF_NONE_MATCH=etag) for _ in range(5)]
+    assert [r.status_code for r in responses] == [304, 304, 304, 429, 429]
+    assert _answered() - before == 2  # the first poll was learned, the 429s are the ordinary path's
+    assert len(counted) == 5  # each poll once: three 304s, two refusals
+    refused = responses[-1]
+    assert int(refused["Retry-After"]) >= 1
+    assert refused.json()["error"]["code"]
+
+
+@pytest.mark.django_db
+def test_learned_headers_are_forgotten_when_a_setting_changes(
+    client: Any, demo: Any, settings: Any
+) -> None:
+    etag = _etag(client)
+    for _ in range(2):
+        _poll(client, **SERVER, HTTP_IF_NONE_MATCH=etag)
+    settings.FLAGSITE_CSP = "default-src 'none'"
+    before = _answered()
+    learned = _poll(client, **SERVER, HTTP_IF_NONE_MATCH=etag)
+    assert _answered() == before  # asked Django again
+    lane = _poll(client, **SERVER, HTTP_IF_NONE_MATCH=etag)
+    assert _answered() == before + 1
+    policy = "Content-Security-Policy"
+    assert lane[policy] == learned[policy] == "default-src 'none'"
+
+
+@pytest.mark.django_db
+def test_hostile_proxy_header_values_keep_at_most_a_few_templates(
+    client: Any, demo: Any, settings: Any
+) -> None:
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    etag = _etag(client)
+    for i in range(3 * wsgilane.MAX_TEMPLATES):
+        for _ in range(2):
+            response = _poll(
+                client, **SERVER, HTTP_IF_NONE_MATCH=etag, HTTP_X_FORWARDED_PROTO=str(i)
+            )
+            assert response.status_code == 304
+    assert len(wsgilane.lane._templates) == wsgilane.MAX_TEMPLATES
+
+
+def _wsgi(environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+    """`flagsite.wsgi.application` called as a WSGI server calls it (the test's database
+    connection stays open: Django's test client disconnects the same receiver)."""
+    from flagsite.wsgi import application
+
+    seen: dict[str, Any] = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        seen["status"], seen["headers"] = status, list(headers)
+        return lambda data: None
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        result = application(environ, start_response)
+        body = b"".join(result)
+        getattr(result, "close", lambda: None)()
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
+    return seen["status"], seen["headers"], body
+
+
+@pytest.mark.django_db
+def test_the_wsgi_application_answers_through_the_lane(
+    demo: Any, settings: Any, monkeypatch: Any
+) -> None:
+    sent: list[str] = []
+    for name in ("request_started", "request_finished"):
+        signal = getattr(signals, name)
+        monkeypatch.setattr(signal, "send", lambda name=name, **kw: sent.append(name) or [])
+    factory = RequestFactory()
+    _, headers, _ = _wsgi(factory.get(URL, **SERVER).environ)
+    etag = dict(headers)["ETag"]
+    conditional = {**SERVER, "HTTP_IF_NONE_MATCH": etag}
+
+    learned = _wsgi(factory.get(URL, **conditional).environ)
+    calls: list[Any] = []
+    real = wsgilane.lane.answer
+    monkeypatch.setattr(wsgilane.lane, "answer", lambda env: calls.append(real(env)) or calls[-1])
+    sent.clear()
+    lane = _wsgi(factory.get(URL, **conditional).environ)
+
+    assert calls and calls[-1] is not None  # the lane answered
+    assert learned[0] == lane[0] == "304 Not Modified"
+    assert lane == learned and lane[2] == b""
+    assert sent == []  # memory only: no database connection to look after
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("due", ["ruleset check", "key recheck"])
+def test_a_poll_with_a_check_due_takes_the_ordinary_path_and_the_lane_never_queries(
+    client: Any, demo: Any, monkeypatch: Any, django_assert_num_queries: Any, due: str
+) -> None:
+    from delivery import auth
+    from flags import publish
+
+    etag = _etag(client)
+    for _ in range(2):
+        _poll(client, **SERVER, HTTP_IF_NONE_MATCH=etag)
+    before = _answered()
+    with django_assert_num_queries(0):
+        assert _poll(client, **SERVER, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    assert _answered() == before + 1
+    if due == "ruleset check":
+        monkeypatch.setattr(publish, "_next_check", {})
+    else:
+        for entry in auth._keys.values():
+            entry.recheck_at = 0.0
+    assert _poll(client, **SERVER, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    assert _answered() == before + 1  # the ordinary path checked (and queried)
+    assert _poll(client, **SERVER, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    assert _answered() == before + 2  # checked: the lane again
