@@ -32,7 +32,10 @@ class InputError(Exception):
 
 def json_body(request: Any, *, allow_empty: bool = False) -> dict[str, Any]:
     """The body as a JSON object. Over DATA_UPLOAD_MAX_MEMORY_SIZE: BodyTooLarge (a 413)."""
-    raw = request_body(request)
+    try:
+        raw = request_body(request)
+    except JsonInputError as exc:
+        raise InputError("body", exc.message) from None
     if not raw.strip():
         if allow_empty:
             return {}

@@ -39,7 +39,10 @@ from .exposures import exposures_record
 from .limits import key_limit_wait
 from .ofrep import bulk_body, dumps, flag_exposure_record, flag_result, ofrep_context
 from .views import assigned, evaluate_request_parse, evaluation_body, served
-from .wsgilane import LANE_WAIT
+
+# Set in the WSGI environ by the WSGI lane (delivery/wsgilane.py) for the ordinary path:
+LANE_WAIT = "flagsite.lane_wait"  # the request was counted there and refused (seconds)
+LANE_ANSWER = "flagsite.lane_answer"  # (status, body, ETag) computed and counted there
 
 RULESET = "/api/v1/sdk/ruleset"
 EVALUATE = "/api/v1/evaluate"
@@ -50,7 +53,8 @@ SERVER = "server"
 CLIENT = "client"
 
 Answer = tuple[int, bytes, str | None]  # status, body, ETag
-Handler = Callable[[HttpRequest, KeyPrincipal, Published, Any], Answer]
+# The request: an HttpRequest, or what the WSGI lane builds (`.META` and `.body` only).
+Handler = Callable[[Any, KeyPrincipal, Published, Any], Answer]
 
 
 class DeliveryFastLaneMiddleware:
@@ -73,20 +77,11 @@ class DeliveryFastLaneMiddleware:
         return self.get_response(request)
 
     def answer(self, request: HttpRequest, path: str) -> HttpResponse | None:
-        method = request.method
-        if path == RULESET and method == "GET":
-            return self.respond(request, _ruleset, allow="GET, HEAD, OPTIONS", kinds=(SERVER,))
-        if method != "POST":
+        found = route(path, request.method or "")
+        if found is None:
             return None
-        if path == EVALUATE:
-            return self.respond(request, _evaluate, allow="POST, OPTIONS")
-        if path == OFREP_BULK:
-            return self.respond(request, _ofrep_bulk, allow="POST, OPTIONS")
-        if path.startswith(OFREP_FLAG):
-            key = path[len(OFREP_FLAG) :]
-            if key and "/" not in key:
-                return self.respond(request, _ofrep_flag(key), allow="POST, OPTIONS")
-        return None
+        handler, allow, kinds = found
+        return self.respond(request, handler, allow=allow, kinds=kinds)
 
     def respond(
         self,
@@ -96,6 +91,9 @@ class DeliveryFastLaneMiddleware:
         allow: str,
         kinds: tuple[str, ...] = (SERVER, CLIENT),
     ) -> HttpResponse | None:
+        lane_answer = request.META.get(LANE_ANSWER)
+        if lane_answer is not None:  # computed and counted by the WSGI lane, which learns from it
+            return self.response(*lane_answer, allow=allow)
         raw = raw_key_from_headers(request.META)
         if raw is None:
             return None
@@ -119,6 +117,9 @@ class DeliveryFastLaneMiddleware:
             request._flagsite_throttle_wait = wait  # type: ignore[attr-defined]
             return None
         status, body, etag = handler(request, principal, published, parsed)
+        return self.response(status, body, etag, allow=allow)
+
+    def response(self, status: int, body: bytes, etag: str | None, *, allow: str) -> HttpResponse:
         if status == 304:  # as delivery.common.not_modified (Django's default Content-Type)
             response = HttpResponse(status=304)
         else:
@@ -133,8 +134,30 @@ class DeliveryFastLaneMiddleware:
         return response
 
 
-_INVALID = object()
+def route(path: str, method: str) -> tuple[Handler, str, tuple[str, ...]] | None:
+    """The handler of a hot endpoint's request, its `Allow` header and the key kinds it takes;
+    None for every other request."""
+    if path == RULESET and method == "GET":
+        return _ruleset, "GET, HEAD, OPTIONS", (SERVER,)
+    if method != "POST":
+        return None
+    if path == EVALUATE:
+        return _evaluate, "POST, OPTIONS", (SERVER, CLIENT)
+    if path == OFREP_BULK:
+        return _ofrep_bulk, "POST, OPTIONS", (SERVER, CLIENT)
+    if path.startswith(OFREP_FLAG):
+        key = path[len(OFREP_FLAG) :]
+        if key and "/" not in key:
+            return _ofrep_flag(key), "POST, OPTIONS", (SERVER, CLIENT)
+    return None
+
+
+INVALID = _INVALID = object()
 _NO_BODY = object()
+
+
+def parse(request: Any, handler: Any) -> Any:
+    return _parse(request, handler)
 
 
 def _parse(request: HttpRequest, handler: Any) -> Any:

@@ -30,7 +30,10 @@ def _invalid(field: str, message: str) -> exceptions.ValidationError:
 
 def json_body(request: Request, *, max_bytes: int) -> Any:
     """The parsed JSON body, or 413 / 400 (naming `body`)."""
-    body = request_body(request, max_bytes=max_bytes)
+    try:
+        body = request_body(request, max_bytes=max_bytes)
+    except JsonInputError as exc:  # a Content-Length that is not a number
+        raise _invalid("body", exc.message) from None
     try:
         return json_parse(body)
     except JsonTooDeep as exc:

@@ -117,12 +117,14 @@ def body_limit() -> int:
 def request_body(request: Any, *, max_bytes: int | None = None) -> bytes:
     """The raw body, or BodyTooLarge (413) when it is over `max_bytes` (default: Django's
     DATA_UPLOAD_MAX_MEMORY_SIZE, 2.5 MB). A declared Content-Length over the limit is refused
-    before anything is read."""
+    before anything is read; one that is not a number is a JsonInputError (400)."""
     limit = body_limit() if max_bytes is None else max_bytes
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
-        declared = 0
+        # Django's request.body would raise ValueError (a 500); gunicorn refuses such requests
+        # itself, other servers may not.
+        raise JsonInputError("The Content-Length header must be a whole number of bytes.") from None
     if declared > limit:
         raise BodyTooLarge(f"The body is {declared} bytes; the limit is {limit}.")
     try:

@@ -12,7 +12,7 @@ from django.http import HttpResponse
 from django.test import Client
 from django.test.client import ClientHandler
 
-from delivery.wsgilane import CAPTURE, RULESET, lane
+from delivery.wsgilane import CAPTURE, lane
 
 
 class LaneClientHandler(ClientHandler):
@@ -21,11 +21,10 @@ class LaneClientHandler(ClientHandler):
     answered = 0
 
     def __call__(self, environ: dict[str, Any]) -> Any:  # type: ignore[override]
-        if environ.get("PATH_INFO") == RULESET:
-            answer = lane.answer(environ)
-            if answer is not None:
-                LaneClientHandler.answered += 1
-                return lane_response(environ, *answer)
+        answer = lane.answer(environ)
+        if answer is not None:
+            LaneClientHandler.answered += 1
+            return lane_response(environ, *answer)
         response = super().__call__(environ)
         if CAPTURE in environ:
             status = f"{response.status_code} {response.reason_phrase}"
@@ -33,9 +32,11 @@ class LaneClientHandler(ClientHandler):
         return response
 
 
-def lane_response(environ: dict[str, Any], status: str, headers: list[tuple[str, str]]) -> Any:
+def lane_response(
+    environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes
+) -> Any:
     """The lane's answer as the test client's response object: these headers and no others."""
-    response = HttpResponse(status=int(status[:3]))
+    response = HttpResponse(body, status=int(status[:3]))
     response.headers._store = {name.lower(): (name, value) for name, value in headers}
     response.wsgi_request = WSGIRequest(environ)  # type: ignore[attr-defined]
     return response

@@ -1,11 +1,13 @@
-"""The WSGI lane (delivery/wsgilane.py) answers a matching ruleset poll with exactly the 304 the
-ordinary path gives, counts it against the key's limit once, and leaves everything else alone.
+"""The WSGI lane (delivery/wsgilane.py) answers the hot endpoints' steady state (a ruleset poll's
+304 above all) with exactly the answer the ordinary path gives, counts each request against its
+key's limit once, records its exposures once, and leaves everything else alone.
 
 The `client` fixture (tests/delivery/conftest.py) puts the lane in front of Django's test
 handler; the last tests call `flagsite.wsgi.application` itself, as gunicorn does."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -13,7 +15,7 @@ from django.core import signals
 from django.db import close_old_connections
 from django.test import RequestFactory
 
-from delivery import limits, wsgilane
+from delivery import fastlane, limits, wsgilane
 from tests.delivery.conftest import LaneClientHandler
 from tests.flags.test_api_support import (  # noqa: F401  (autouse fixture)
     CLIENT,
@@ -166,13 +168,13 @@ def test_hostile_proxy_header_values_keep_at_most_a_few_templates(
 ) -> None:
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     etag = _etag(client)
-    for i in range(3 * wsgilane.MAX_TEMPLATES):
+    for i in range(wsgilane.MAX_TEMPLATES + 5):
         for _ in range(2):
             response = _poll(
                 client, **SERVER, HTTP_IF_NONE_MATCH=etag, HTTP_X_FORWARDED_PROTO=str(i)
             )
             assert response.status_code == 304
-    assert len(wsgilane.lane._templates) == wsgilane.MAX_TEMPLATES
+    assert wsgilane.lane.kinds_learned() == wsgilane.MAX_TEMPLATES
 
 
 def _wsgi(environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
@@ -248,3 +250,80 @@ def test_a_poll_with_a_check_due_takes_the_ordinary_path_and_the_lane_never_quer
     assert _answered() == before + 1  # the ordinary path checked (and queried)
     assert _poll(client, **SERVER, HTTP_IF_NONE_MATCH=etag).status_code == 304
     assert _answered() == before + 2  # checked: the lane again
+
+
+CONTEXT = {"context": {"targetingKey": "user-7", "tier": "paid", "email": "a@b.example"}}
+ORIGIN = {"HTTP_ORIGIN": "https://app.example"}
+STEADY = [
+    ("GET", URL, None, SERVER),  # the 200 with the ruleset
+    ("POST", "/api/v1/evaluate", CONTEXT, CLIENT),
+    ("POST", "/api/v1/evaluate", CONTEXT, {**SERVER, **ORIGIN}),
+    ("POST", "/api/v1/evaluate", {**CONTEXT, "flags": ["llm-model", "nope"]}, CLIENT),
+    ("POST", "/ofrep/v1/evaluate/flags", CONTEXT, {**CLIENT, **ORIGIN}),
+    ("POST", "/ofrep/v1/evaluate/flags", b"", SERVER),
+    ("POST", "/ofrep/v1/evaluate/flags/llm-model", CONTEXT, {**CLIENT, **ORIGIN}),
+    ("POST", "/ofrep/v1/evaluate/flags/nope", CONTEXT, CLIENT),  # 404 FLAG_NOT_FOUND
+]
+
+
+def _send(client: Any, method: str, url: str, body: Any, headers: dict[str, str]) -> Any:
+    if method == "GET":
+        return client.get(url, **headers)
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return client.post(url, data=data, content_type="application/json", **headers)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("cors", ["any origin", "listed origins"])
+@pytest.mark.parametrize("request_", STEADY, ids=lambda r: f"{r[0]} {r[1]} {sorted(r[3])}")
+def test_the_steady_state_gets_the_ordinary_paths_answer_byte_for_byte(
+    client: Any, demo: Any, settings: Any, monkeypatch: Any, cors: str, request_: Any
+) -> None:
+    if cors == "listed origins":
+        settings.FLAGSITE_CORS_ALLOWED_ORIGINS = ["https://app.example"]
+    recorded = []
+    real = fastlane.exposures_record
+    monkeypatch.setattr(fastlane, "exposures_record", lambda *a: recorded.append(a) or real(*a))
+    _send(client, *request_)  # the key becomes known (the ordinary path)
+    recorded.clear()
+    before = _answered()
+    learned = _answer(_send(client, *request_))  # computed by the lane, sent by Django's stack
+    assert _answered() == before
+    lane = _answer(_send(client, *request_))
+    assert _answered() == before + 1
+    if request_[1] == "/api/v1/evaluate":
+        assert len(recorded) == 2  # once per request: learning did not record it twice
+    settings.FLAGSITE_DELIVERY_FAST_LANE = False
+    ordinary = _answer(_send(client, *request_))
+
+    assert lane == learned
+    assert (lane[0], sorted(lane[1]), lane[2]) == (ordinary[0], sorted(ordinary[1]), ordinary[2])
+    assert lane[0] in (200, 404)
+
+
+BAD = [  # (method, url, body, key, extra headers, status)
+    ("POST", "/api/v1/evaluate", b"{", CLIENT, {}, 400),  # not JSON
+    ("POST", "/api/v1/evaluate", {"flags": []}, CLIENT, {}, 400),  # no context
+    ("POST", "/ofrep/v1/evaluate/flags", b"[1]", CLIENT, {}, 400),  # PARSE_ERROR
+    ("POST", "/ofrep/v1/evaluate/flags/x", {"context": {"targetingKey": 5.5}}, CLIENT, {}, 400),
+    ("POST", "/api/v1/evaluate", CONTEXT, CLIENT, {"CONTENT_LENGTH": str(10**9)}, 413),
+    # Bodies the lane does not read: Django's stack reads them as before.
+    ("POST", "/api/v1/evaluate", CONTEXT, CLIENT, {"HTTP_TRANSFER_ENCODING": "chunked"}, 200),
+    ("POST", "/api/v1/evaluate", CONTEXT, CLIENT, {"CONTENT_LENGTH": "nope"}, 400),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("request_", BAD, ids=lambda r: f"{r[1]} {r[2]!r} {r[4]}")
+def test_bad_bodies_get_the_ordinary_paths_error(
+    client: Any, demo: Any, settings: Any, request_: Any
+) -> None:
+    method, url, body, headers, extra, status = request_
+    for _ in range(2):  # the key is known and the lane has learned its 200
+        _send(client, "POST", url.replace("/x", "/llm-model"), CONTEXT, CLIENT)
+    before = _answered()
+    seen = _answer(_send(client, method, url, body, {**headers, **extra}))
+    assert _answered() == before
+    settings.FLAGSITE_DELIVERY_FAST_LANE = False
+    assert seen == _answer(_send(client, method, url, body, {**headers, **extra}))
+    assert seen[0] == status

@@ -281,6 +281,15 @@ def test_a_lying_content_length_over_the_limit_is_413(client: Client, keys: Keys
     assert response.status_code == 413
 
 
+def test_a_content_length_that_is_not_a_number_is_400_naming_the_body(
+    client: Client, keys: Keys
+) -> None:
+    response = _post(client, keys, {"events": [llm_call("c")]}, CONTENT_LENGTH="nope")
+    assert response.status_code == 400
+    assert "Content-Length" in str(response.json()["error"]["fields"]["body"])
+    assert LlmCall.objects.count() == 0
+
+
 def test_no_key_is_401(client: Client, keys: Keys) -> None:
     response = post_json(client, EVENTS_URL, {"events": [exposure("x")]})
     assert response.status_code == 401
