@@ -189,6 +189,7 @@ def materialised() -> Iterator[None]:
             cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
             # Hashes (the per-unit grouping: its size grows with units, not events) up to 4x.
             cursor.execute("SET LOCAL hash_mem_multiplier = 4")
+            cursor.execute("SET LOCAL jit = off")
     token = _TABLES.set(tables)
     try:
         yield
@@ -210,8 +211,16 @@ def _set(kind: str, sql: str, params: list[Any]) -> tuple[str, list[Any]]:
     key = (kind, sql, *params)
     if key not in tables:
         name = f"flagsite_lookup_{kind}_{next(_names)}"
+        persistence = "TEMPORARY"
+        if connection.vendor == "postgresql" and connection.in_atomic_block:
+            # Any query that reads a temporary table is parallel-restricted: the event scans
+            # joined to these sets ran on one core. An UNLOGGED table (no WAL) lets them scan
+            # and aggregate in parallel workers. Created in the computation's transaction, so
+            # a rollback removes it; the backend's pid keeps two computations' names apart.
+            persistence = "UNLOGGED"
+            name = f"{name}_{connection.connection.info.backend_pid}"
         with connection.cursor() as cursor:
-            cursor.execute(f"CREATE TEMPORARY TABLE {name} AS {sql}", params)
+            cursor.execute(f"CREATE {persistence} TABLE {name} AS {sql}", params)
             if connection.vendor == "postgresql":
                 cursor.execute(f"ANALYZE {name}")
         tables[key] = name
@@ -271,13 +280,13 @@ def _first(env_id: int, until: datetime) -> tuple[str, list[Any]]:
     )
     table = _q(LlmCall._meta.db_table)
     if connection.vendor == "postgresql":
-        # One pass (a sort) instead of two and a join; sorted bytewise (COLLATE "C": the same
-        # groups under any deterministic collation, and a much cheaper comparison).
-        cv = 'conversation_id COLLATE "C"'
+        # One ordered pass instead of two and a join: in the order of the index
+        # llmcall_env_conv_time (environment, conversation, timestamp, id), an index-only scan
+        # with no sort (sorting the 8 M calls of 10 M events took 7-13 s, this 3-4.5 s).
         return (
-            f"SELECT DISTINCT ON ({cv}) conversation_id AS cv, id AS fid FROM {table} "
+            f"SELECT DISTINCT ON (conversation_id) conversation_id AS cv, id AS fid FROM {table} "
             "WHERE environment_id = %s AND conversation_id <> '' AND timestamp < %s "
-            f"ORDER BY {cv}, timestamp, id",
+            "ORDER BY conversation_id, timestamp, id",
             [env_id, until],
         )
     m_sql, m_params = _sql(earliest)
