@@ -411,7 +411,17 @@ def _ranked_pg(
         )
         args += [[(x - 0.5) / n for x in wanted[variant]], variant]
     sql = f"SELECT {', '.join(select)} FROM {_rows(inner)} {_join()} AND e.xv0 IS NOT NULL"
-    row = _fetch(sql, [*args, *params, experiment_id, False])[0]
+    with connection.cursor() as cursor:
+        if connection.in_atomic_block:
+            # An ordered-set aggregate has no partial form, so the planner weighs scanning and
+            # joining the events in parallel workers against sending every value through
+            # the Gather (at the default 0.1 per row: serial). Cheaper rows let the workers
+            # scan and join while the leader sorts (12.6 s -> 7.5 s at 10 M, 2 cores).
+            cursor.execute("SET LOCAL parallel_tuple_cost = 0.001")
+        cursor.execute(sql, [*args, *params, experiment_id, False])
+        row = cursor.fetchone()
+        if connection.in_atomic_block:
+            cursor.execute("SET LOCAL parallel_tuple_cost TO DEFAULT")
     found: dict[tuple[str, int], float] = {}
     for (variant, chosen), values in zip(wanted.items(), row, strict=True):
         for rank, value in zip(chosen, values or [], strict=False):
