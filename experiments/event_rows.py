@@ -179,16 +179,19 @@ WORK_MEM = "128MB"
 
 @contextmanager
 def materialised() -> Iterator[None]:
-    """Within: each aggregated set is computed once into a temporary table (ANALYZEd on
-    PostgreSQL, so the planner knows its size and hash-joins it) and shared by the queries
-    that read it; dropped at the end (on an error, with the transaction's rollback). In a
-    transaction on PostgreSQL, also `SET LOCAL work_mem` (WORK_MEM) for its remainder."""
+    """Within: each aggregated set is computed once into a table (UNLOGGED on PostgreSQL in a
+    transaction, else temporary; ANALYZEd on PostgreSQL, so the planner knows its size and
+    hash-joins it) and shared by the queries that read it; dropped at the end (on an error,
+    with the transaction's rollback). In a transaction on PostgreSQL, also `SET LOCAL`
+    work_mem (WORK_MEM), hash_mem_multiplier and jit = off for its remainder."""
     tables: dict[tuple[Any, ...], str] = {}
     if connection.vendor == "postgresql" and connection.in_atomic_block:
         with connection.cursor() as cursor:  # until the computation's transaction ends
             cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
             # Hashes (the per-unit grouping: its size grows with units, not events) up to 4x.
             cursor.execute("SET LOCAL hash_mem_multiplier = 4")
+            # JIT compiled the queries' ~160 expressions again in each parallel worker: 11 s of
+            # compilation in the 10 M LLM-call query, more than it saved (docs/benchmarks.md).
             cursor.execute("SET LOCAL jit = off")
     token = _TABLES.set(tables)
     try:
@@ -203,7 +206,7 @@ def materialised() -> Iterator[None]:
 
 
 def _set(kind: str, sql: str, params: list[Any]) -> tuple[str, list[Any]]:
-    """A FROM item for the set: its temporary table within `materialised()`, else a derived
+    """A FROM item for the set: its table within `materialised()`, else a derived
     table."""
     tables = _TABLES.get()
     if tables is None:
