@@ -179,16 +179,20 @@ WORK_MEM = "128MB"
 
 @contextmanager
 def materialised() -> Iterator[None]:
-    """Within: each aggregated set is computed once into a temporary table (ANALYZEd on
-    PostgreSQL, so the planner knows its size and hash-joins it) and shared by the queries
-    that read it; dropped at the end (on an error, with the transaction's rollback). In a
-    transaction on PostgreSQL, also `SET LOCAL work_mem` (WORK_MEM) for its remainder."""
+    """Within: each aggregated set is computed once into a table (UNLOGGED on PostgreSQL in a
+    transaction, else temporary; ANALYZEd on PostgreSQL, so the planner knows its size and
+    hash-joins it) and shared by the queries that read it; dropped at the end (on an error,
+    with the transaction's rollback). In a transaction on PostgreSQL, also `SET LOCAL`
+    work_mem (WORK_MEM), hash_mem_multiplier and jit = off for its remainder."""
     tables: dict[tuple[Any, ...], str] = {}
     if connection.vendor == "postgresql" and connection.in_atomic_block:
         with connection.cursor() as cursor:  # until the computation's transaction ends
             cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
             # Hashes (the per-unit grouping: its size grows with units, not events) up to 4x.
             cursor.execute("SET LOCAL hash_mem_multiplier = 4")
+            # JIT compiled the queries' ~160 expressions again in each parallel worker: 11 s of
+            # compilation in the 10 M LLM-call query, more than it saved (docs/benchmarks.md).
+            cursor.execute("SET LOCAL jit = off")
     token = _TABLES.set(tables)
     try:
         yield
@@ -202,7 +206,7 @@ def materialised() -> Iterator[None]:
 
 
 def _set(kind: str, sql: str, params: list[Any]) -> tuple[str, list[Any]]:
-    """A FROM item for the set: its temporary table within `materialised()`, else a derived
+    """A FROM item for the set: its table within `materialised()`, else a derived
     table."""
     tables = _TABLES.get()
     if tables is None:
@@ -210,8 +214,16 @@ def _set(kind: str, sql: str, params: list[Any]) -> tuple[str, list[Any]]:
     key = (kind, sql, *params)
     if key not in tables:
         name = f"flagsite_lookup_{kind}_{next(_names)}"
+        persistence = "TEMPORARY"
+        if connection.vendor == "postgresql" and connection.in_atomic_block:
+            # Any query that reads a temporary table is parallel-restricted: the event scans
+            # joined to these sets ran on one core. An UNLOGGED table (no WAL) lets them scan
+            # and aggregate in parallel workers. Created in the computation's transaction, so
+            # a rollback removes it; the backend's pid keeps two computations' names apart.
+            persistence = "UNLOGGED"
+            name = f"{name}_{connection.connection.info.backend_pid}"
         with connection.cursor() as cursor:
-            cursor.execute(f"CREATE TEMPORARY TABLE {name} AS {sql}", params)
+            cursor.execute(f"CREATE {persistence} TABLE {name} AS {sql}", params)
             if connection.vendor == "postgresql":
                 cursor.execute(f"ANALYZE {name}")
         tables[key] = name
@@ -271,13 +283,13 @@ def _first(env_id: int, until: datetime) -> tuple[str, list[Any]]:
     )
     table = _q(LlmCall._meta.db_table)
     if connection.vendor == "postgresql":
-        # One pass (a sort) instead of two and a join; sorted bytewise (COLLATE "C": the same
-        # groups under any deterministic collation, and a much cheaper comparison).
-        cv = 'conversation_id COLLATE "C"'
+        # One ordered pass instead of two and a join: in the order of the index
+        # llmcall_env_conv_time (environment, conversation, timestamp, id), an index-only scan
+        # with no sort (sorting the 8 M calls of 10 M events took 7-13 s, this 3-4.5 s).
         return (
-            f"SELECT DISTINCT ON ({cv}) conversation_id AS cv, id AS fid FROM {table} "
+            f"SELECT DISTINCT ON (conversation_id) conversation_id AS cv, id AS fid FROM {table} "
             "WHERE environment_id = %s AND conversation_id <> '' AND timestamp < %s "
-            f"ORDER BY {cv}, timestamp, id",
+            "ORDER BY conversation_id, timestamp, id",
             [env_id, until],
         )
     m_sql, m_params = _sql(earliest)
