@@ -102,12 +102,12 @@ class DeliveryFastLaneMiddleware:
             principal = principal_for_key(raw, known_only=True)
             if principal is None or principal.kind not in kinds:
                 return None
-            parsed = _parse(request, handler)
+            parsed = parse(request, handler)
             # Before counting: a ruleset that cannot be loaded is the ordinary path's 503.
             published = ruleset_for(principal)
         except Exception:  # let the ordinary path report it (e.g. the key store unreachable)
             return None
-        if parsed is _INVALID:
+        if parsed is INVALID:
             return None
         wait = getattr(request, "_flagsite_throttle_wait", None)
         if wait is None:
@@ -152,16 +152,12 @@ def route(path: str, method: str) -> tuple[Handler, str, tuple[str, ...]] | None
     return None
 
 
-INVALID = _INVALID = object()
+INVALID = object()
 _NO_BODY = object()
 
 
 def parse(request: Any, handler: Any) -> Any:
-    return _parse(request, handler)
-
-
-def _parse(request: HttpRequest, handler: Any) -> Any:
-    """The request's context (parsed before anything is counted), _INVALID for the ordinary
+    """The request's context (parsed before anything is counted), INVALID for the ordinary
     path's error answers, _NO_BODY for a GET."""
     if handler is _ruleset:
         return _NO_BODY
@@ -170,7 +166,7 @@ def _parse(request: HttpRequest, handler: Any) -> Any:
             return evaluate_request_parse(json_body(request))
         return ofrep_context(request)
     except (InputError, BodyTooLarge):
-        return _INVALID
+        return INVALID
 
 
 def _conditional(request: HttpRequest, body: bytes, etag: str) -> Answer:
