@@ -88,22 +88,27 @@ def results_check(data: dict[str, Any], truth: Truth) -> list[str]:
 
 
 class _Timings:
-    """Seconds spent in each of experiments/sufficient.py's family queries (wrapped while the
-    benchmark computes): what the compute time is made of."""
+    """Seconds spent in each of the computation's family queries (experiments/assignments.py
+    and experiments/sufficient.py, wrapped while the benchmark computes): what the compute time
+    is made of."""
 
     FAMILIES = (
-        "assignments_refresh",
-        "units_by_variant",
-        "source_moments",
-        "retention",
-        "quantiles",
+        ("assignments", "assignments_refresh"),
+        ("assignments", "units_by_variant"),
+        ("sufficient", "source_moments"),
+        ("sufficient", "retention"),
+        ("sufficient", "quantiles"),
     )
 
     def __init__(self) -> None:
-        from experiments import event_rows, sufficient
+        from experiments import assignments, event_rows, sufficient
 
+        modules = {"assignments": assignments, "sufficient": sufficient}
         self.seconds: dict[str, float] = {}
-        self.saved = [(sufficient, name, getattr(sufficient, name)) for name in self.FAMILIES]
+        self.saved = [
+            (modules[module], name, getattr(modules[module], name))
+            for module, name in self.FAMILIES
+        ]
         # Building the shared lookup tables, inside the first family that reads each.
         self.saved.append((event_rows, "_set", event_rows._set))
 

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import event_rows, stats, sufficient
+from . import assignments, event_rows, stats, sufficient
 from .metrics import Metric, metric_get
 from .models import Experiment, ExperimentResult, Status
 from .summary import guardrails_check, summary_text
@@ -139,8 +139,8 @@ def results_compute(experiment: Experiment, *, until: datetime) -> dict[str, Any
     metrics = [metric_get(k) for k in experiment.metric_keys]
     window = sufficient.Window(experiment=experiment, since=since, until=until)
     with event_rows.materialised():  # the lookups the queries share, computed once
-        sufficient.assignments_refresh(experiment, until=until)  # (with the work_mem too)
-        units, multiple = sufficient.units_by_variant(experiment)
+        assignments.assignments_refresh(experiment, until=until)  # (with the work_mem too)
+        units, multiple = assignments.units_by_variant(experiment)
         srm = stats.srm([units[v] for v in variants], [1.0] * len(variants))
         moments, cuped = _moments(window, metrics)
         for metric in metrics:

@@ -1,4 +1,4 @@
-"""experiments/sufficient.py `assignments_refresh`: incremental (only changed units written),
+"""experiments/assignments.py `assignments_refresh`: incremental (only changed units written),
 and the same rows as a rebuild from the exposures, after late and removed exposures."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from experiments.assignments import assignments_refresh
 from experiments.models import Assignment, Experiment
-from experiments.sufficient import assignments_refresh
 from feedback.models import Exposure
 from tests.experiments.builders import running_experiment
 
