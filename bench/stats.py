@@ -12,8 +12,10 @@ and rebuilt after the load); then time `experiment_compute_results` (aggregate S
 experiments/stats.py), per query family, and its peak Python memory (tracemalloc), and check
 the SQL's per-variant values against the same sums computed with numpy on the generated arrays.
 Progress goes to stderr, the load average before and after the computation is printed with the
-figures. `--python-baseline` also times loading the same LLM call rows into Python (what
-computing without aggregate SQL would start with; at 1 M events). The figures of record are in
+figures, and so is a yardstick measured in the same run: one plain scan summing the same LLM
+calls, and the computation's time as a multiple of it (comparable between machines).
+`--python-baseline` also times loading the same LLM call rows into Python (what computing
+without aggregate SQL would start with; at 1 M events). The figures of record are in
 docs/benchmarks.md; tests/experiments/test_bench.py runs the same code at 100 k events and checks
 results, not times.
 """
@@ -142,6 +144,29 @@ class _Timings:
         return ", ".join(f"{k} {v:.1f} s" for k, v in self.seconds.items())
 
 
+def _yardstick(experiment: Any) -> tuple[float, int]:
+    """(seconds, rows) of the least any SQL computation of these metrics must do, timed in the
+    same process on the same machine: one plain (parallel) scan of the environment's LLM calls
+    summing two columns, no join, no grouping; the best of two (the first warms the cache as
+    the computation's own scans are warm). The computation's time over this is comparable
+    between machines where seconds are not (docs/benchmarks.md)."""
+    from django.db import connection, transaction
+
+    best, rows = float("inf"), 0
+    for _ in range(2):
+        with transaction.atomic(), connection.cursor() as c:
+            c.execute("SET LOCAL jit = off")  # as the computation runs
+            t0 = time.perf_counter()
+            c.execute(
+                "SELECT COUNT(*), SUM(latency_ms), SUM(cost_usd::float8) FROM feedback_llmcall "
+                "WHERE environment_id = %s",
+                [experiment.environment_id],
+            )
+            rows = int(c.fetchone()[0])
+            best = min(best, time.perf_counter() - t0)
+    return best, rows
+
+
 def _loadavg() -> str:
     try:
         with open("/proc/loadavg") as f:
@@ -212,6 +237,7 @@ def _compute(
 
     if truth is None:
         truth = bench_data_load(experiment, events=events, load=False)
+    scan_s, scan_rows = _yardstick(experiment)
     before = _loadavg()
     _progress(f"  computing (load average {before})")
     tracemalloc.start()
@@ -233,6 +259,11 @@ def _compute(
         flush=True,
     )
     print(f"  per family: {timings}", flush=True)
+    print(
+        f"  yardstick: one plain scan summing the {scan_rows:,} LLM calls {scan_s:.2f} s; "
+        f"the computation is {compute_s / scan_s:.1f}x that",
+        flush=True,
+    )
     if args.python_baseline and events <= 1_000_000:  # the ratio at 1 M (minutes at 10 M)
         t0 = time.perf_counter()
         rows = 0
