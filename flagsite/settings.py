@@ -299,6 +299,9 @@ FEEDBACK_RATE_LIMIT_PER_KEY = env_int("FEEDBACK_RATE_LIMIT_PER_KEY", 60_000)
 FEEDBACK_RATE_LIMIT_PER_IP = env_int("FEEDBACK_RATE_LIMIT_PER_IP", 60)
 # Raw events (exposures, LLM calls, implicit signals) older than this are deleted (minimum 14).
 FEEDBACK_RETENTION_DAYS = env_int("FEEDBACK_RETENTION_DAYS", 90)
+# Server-side evaluation counts older than this collapse from hourly rows into one row per
+# environment, flag and variant (minimum 31: the usage view shows up to 30 days by hour/day).
+FLAGSITE_EVALUATION_HOURLY_DAYS = env_int("FLAGSITE_EVALUATION_HOURLY_DAYS", 35)
 # How long a web process trusts its cached answer for an API key (= the revocation delay).
 FLAGSITE_API_KEY_RECHECK_SECONDS = float(
     env_str("FLAGSITE_API_KEY_RECHECK_SECONDS", str(FLAGSITE_RULESET_CHECK_INTERVAL))

@@ -64,7 +64,12 @@ def test_it_never_forgets_ids_younger_than_the_idempotency_window(keys: Keys) ->
 def test_the_beat_task_uses_the_setting(keys: Keys) -> None:
     _ingest(keys, [llm_call("c-16")], days_ago=16)
     _ingest(keys, [llm_call("c-14")], days_ago=14)
-    assert events_retention_run() == {"exposure": 0, "llmcall": 1, "implicitsignal": 0}
+    assert events_retention_run() == {
+        "exposure": 0,
+        "llmcall": 1,
+        "implicitsignal": 0,
+        "evaluationcount": 0,
+    }
     assert list(LlmCall.objects.values_list("event_id", flat=True)) == ["c-14"]
 
 
