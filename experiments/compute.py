@@ -52,7 +52,7 @@ def _families(metrics: list[Metric]) -> dict[tuple[str, str], list[Metric]]:
 
 def _moments(
     window: sufficient.Window, metrics: list[Metric]
-) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, stats.CupedMoments]]]:
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, sufficient.Cuped]]]:
     """(moments, CUPED moments): one query per source for its request- and user-level metrics
     and the CUPED moments of its user-level means and proportions, with the pre-period
     `FLAGSITE_CUPED_PRE_PERIOD_DAYS` before the start (0: CUPED off); one per retention."""
@@ -67,9 +67,11 @@ def _moments(
         else:
             request, user = by_source.setdefault(source, ([], []))
             (user if level == "user" else request).extend(chosen)
-    cuped: dict[str, dict[str, stats.CupedMoments]] = {}
+    cuped: dict[str, dict[str, sufficient.Cuped]] = {}
     for source, (request, user) in by_source.items():
-        eligible = [m for m in user if sufficient.cuped_eligible(m)]
+        eligible = [
+            m for m in user if sufficient.cuped_eligible(m) or sufficient.cuped_ratio_eligible(m)
+        ]
         found, found_cuped = sufficient.source_moments(
             window, source, request, user, eligible, pre_since
         )
@@ -78,8 +80,17 @@ def _moments(
     return by_metric, cuped
 
 
-def _cuped_usable(control: stats.CupedMoments | None, treatment: stats.CupedMoments | None) -> bool:
-    """Where data allows: both arms with two units and some unit with pre-period data."""
+def _cuped_usable(control: sufficient.Cuped | None, treatment: sufficient.Cuped | None) -> bool:
+    """Where data allows: both arms with two units and some unit with pre-period data (for a
+    ratio also a pre-period denominator in both arms)."""
+    if isinstance(control, stats.CupedRatioMoments) or isinstance(
+        treatment, stats.CupedRatioMoments
+    ):
+        return (
+            isinstance(control, stats.CupedRatioMoments)
+            and isinstance(treatment, stats.CupedRatioMoments)
+            and stats.cuped_ratio_usable(control, treatment)
+        )
     return (
         control is not None
         and treatment is not None
@@ -92,6 +103,8 @@ def _compare(
     metric: Metric, control: Any, treatment: Any, *, alpha: float, tuning: float | None
 ) -> stats.Comparison:
     proportion = metric.kind == "proportion"
+    if isinstance(control, stats.CupedRatioMoments):
+        return stats.compare_cuped_ratio(control, treatment, alpha, sequential_tuning=tuning)
     if isinstance(control, stats.CupedMoments):
         return stats.compare_cuped(
             control, treatment, alpha, sequential_tuning=tuning, proportion=proportion

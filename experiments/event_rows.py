@@ -338,10 +338,12 @@ def events(
     since: datetime,
     until: datetime,
     columns: dict[str, Any],
+    lookups_until: datetime | None = None,
 ) -> tuple[str, list[Any]]:
     """The per-event SELECT of `source` in environment `env_id` between `since` and `until`
     (events with a user_key; feedback: current votes only): columns xu (unit), xts, xep (epoch
-    seconds) and `columns` (from `per_event`)."""
+    seconds) and `columns` (from `per_event`). The lookups the columns join are built up to
+    `lookups_until` when given (at least `until`), else `until`."""
     model = MODELS[source]
     rows: QuerySet = (
         model.objects.filter(environment_id=env_id, timestamp__gte=since, timestamp__lt=until)
@@ -379,7 +381,9 @@ def events(
     args: list[Any] = []
     for name, (build, on) in _LOOKUPS.items():
         if name in lookups:
-            table, lookup_params = _set(name, *build(env_id, until))
+            # A later horizon gives the same answers for these events (a conversation's first
+            # call is the earliest one): the pre-period's query shares the window's table.
+            table, lookup_params = _set(name, *build(env_id, lookups_until or until))
             joins.append(f"LEFT JOIN {table} {on}")
             args += lookup_params
     where = ""

@@ -1,6 +1,6 @@
 """The Metrics page's live preview: a metric's value over the last `PREVIEW_DAYS` days in one
 environment, over every event there (no experiment, no variants), by the same aggregate SQL
-as the create form's power calculator (`sufficient.baseline`); quantiles by one ranked query.
+as the create form's power calculator (`baseline.baseline`); quantiles by one ranked query.
 Bounded like every metric query: one environment, a time window on the (environment,
 timestamp) indexes, allow-listed fields only."""
 
@@ -16,7 +16,7 @@ from django.db.models.functions import Cast
 
 from feedback.models import FeedbackQuerySet
 
-from . import event_rows, stats, sufficient
+from . import baseline, event_rows, stats
 from .metrics import Metric
 
 PREVIEW_DAYS = 7
@@ -51,7 +51,7 @@ def metric_preview(metric: Metric, *, environment_id: int, now: datetime) -> Pre
     since = now - timedelta(days=PREVIEW_DAYS)
     if metric.kind == "quantile":
         return _quantile(metric, environment_id, since, now)
-    moments = sufficient.baseline(environment_id, metric, since, now)
+    moments = baseline.baseline(environment_id, metric, since, now)
     if isinstance(moments, stats.RatioMoments):
         value = moments.sum_x / moments.sum_y if moments.sum_y else None
         return Preview(metric, PREVIEW_DAYS, value, moments.n)

@@ -1,6 +1,6 @@
 """The power / sample-size / minimum-detectable-effect calculator of the create form
 (docs/experiments.md, "Planning"): the primary metric's observed mean and variance over the
-environment's recent events (aggregate SQL through `sufficient.baseline`), the units needed per
+environment's recent events (aggregate SQL through `baseline.baseline`), the units needed per
 variant (`stats.sample_size`, TTestIndPower's definition) and, from the units exposed to the
 flag per day, the days it takes.
 """
@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 
-from . import stats, sufficient
+from . import baseline, stats
 from .metrics import Metric
 
 
@@ -77,11 +77,11 @@ def plan(
     days = int(settings.FLAGSITE_PLANNING_WINDOW_DAYS)
     since = now - timedelta(days=days)
     try:
-        moments = sufficient.baseline(environment_id, metric, since, now)
+        moments = baseline.baseline(environment_id, metric, since, now)
     except ValueError as exc:
         raise PlanError("primary_metric", str(exc)) from exc
     mean, sd = observed(metric, moments)
-    per_day = sufficient.daily_units(environment_id, flag_key, since, now)
+    per_day = baseline.daily_units(environment_id, flag_key, since, now)
     units: int | None = None
     if moments.n >= 2 and mean and sd > 0:
         units = units_needed(mean=mean, sd=sd, mde_relative=mde_relative, alpha=alpha, power=power)

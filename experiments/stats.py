@@ -4,7 +4,8 @@ No Django here: callers fetch counts, sums, sums of squares and cross-products w
 (GROUP BY variant) and hand them in. Methods, formulas and references: docs/experiments.md,
 "Statistics". Every test here is two-sided; "lift" is treatment minus control.
 
-- `welch` (means and proportions), `compare_ratio` (delta method), `compare_cuped` (CUPED) and
+- `welch` (means and proportions), `compare_ratio` (delta method), `compare_cuped` (CUPED),
+  `compare_cuped_ratio` (CUPED on ratio metrics, experiments/stats_cuped_ratio.py) and
   `compare_quantile` return a `Comparison`; with `sequential_tuning=N*` (or through
   `sequential`) its intervals and p-values are always valid (an asymptotic confidence sequence,
   Waudby-Smith et al. 2024, as GrowthBook's gbstats uses it).
@@ -35,15 +36,21 @@ from experiments.stats_checks import (
     srm,
 )
 from experiments.stats_compare import (
-    NO_DENOMINATOR,
     Comparison,
     Interval,
     _cohens_d,
     _compare,
     cohens_h,
+    no_denominator,
+)
+from experiments.stats_cuped_ratio import (
+    compare_cuped_ratio,
+    cuped_ratio_theta,
+    cuped_ratio_usable,
 )
 from experiments.stats_moments import (
     CupedMoments,
+    CupedRatioMoments,
     Moments,
     QuantileEstimate,
     RatioMoments,
@@ -59,6 +66,7 @@ __all__ = [
     "Comparison",
     "Correction",
     "CupedMoments",
+    "CupedRatioMoments",
     "Interval",
     "Moments",
     "QuantileEstimate",
@@ -69,8 +77,11 @@ __all__ = [
     "cohens_h",
     "compare",
     "compare_cuped",
+    "compare_cuped_ratio",
     "compare_quantile",
     "compare_ratio",
+    "cuped_ratio_theta",
+    "cuped_ratio_usable",
     "cuped_theta",
     "holm",
     "mde",
@@ -137,22 +148,12 @@ def compare_ratio(
     the average per-unit SD of the linearised ratio (x − R·y)/ȳ. An arm without denominator
     (sum(y) = 0) has no ratio: no lift, p 1 and `error` say so (gbstats' default output)."""
     if min(control.n, treatment.n) >= 2 and not (control.sum_y and treatment.sum_y):
-        return Comparison(
-            control_value=control.ratio,  # 0 where undefined, as gbstats' `cr`
-            treatment_value=treatment.ratio,
-            abs_lift=math.nan,
-            abs_ci=None,
-            rel_lift=None,
-            rel_ci=None,
-            p_value=1.0,
-            effect_size=None,
-            chance_to_beat=None,
-            method="delta-ratio" + (" (sequential)" if sequential_tuning is not None else ""),
-            n_control=control.n,
-            n_treatment=treatment.n,
+        return no_denominator(
+            values=(control.ratio, treatment.ratio),  # 0 where undefined, as gbstats' `cr`
+            n=(control.n, treatment.n),
             alpha=alpha,
-            sequential_tuning=sequential_tuning,
-            error=NO_DENOMINATOR,
+            method="delta-ratio",
+            tuning=sequential_tuning,
         )
     var_c, var_t = control.ratio_variance, treatment.ratio_variance
     diff = treatment.ratio - control.ratio
@@ -287,7 +288,7 @@ def compare_quantile(
     )
 
 
-AnyMoments = Moments | RatioMoments | CupedMoments
+AnyMoments = Moments | RatioMoments | CupedMoments | CupedRatioMoments
 
 
 def compare(
@@ -299,8 +300,8 @@ def compare(
     proportion: bool = False,
     bayesian: bool = True,
 ) -> Comparison:
-    """`welch`, `compare_ratio` or `compare_cuped`, chosen by the input type (both arms the
-    same kind); fixed horizon unless `sequential_tuning` (N*) is given."""
+    """`welch`, `compare_ratio`, `compare_cuped` or `compare_cuped_ratio`, chosen by the input
+    type (both arms the same kind); fixed horizon unless `sequential_tuning` (N*) is given."""
     kw: dict[str, Any] = {"sequential_tuning": sequential_tuning, "bayesian": bayesian}
     if isinstance(control, Moments) and isinstance(treatment, Moments):
         return welch(control, treatment, alpha, proportion=proportion, **kw)
@@ -308,6 +309,8 @@ def compare(
         return compare_ratio(control, treatment, alpha, **kw)
     if isinstance(control, CupedMoments) and isinstance(treatment, CupedMoments):
         return compare_cuped(control, treatment, alpha, proportion=proportion, **kw)
+    if isinstance(control, CupedRatioMoments) and isinstance(treatment, CupedRatioMoments):
+        return compare_cuped_ratio(control, treatment, alpha, **kw)
     raise TypeError("control and treatment must be the same kind of moments")
 
 

@@ -72,6 +72,35 @@ class Comparison:
         return out
 
 
+def no_denominator(
+    *,
+    values: tuple[float, float],
+    n: tuple[int, int],
+    alpha: float,
+    method: str,
+    tuning: float | None,
+) -> Comparison:
+    """The result of a ratio comparison with an arm whose denominator sums to 0: its ratio is
+    undefined (reported as 0, gbstats' `cr`), nothing is tested (p 1, no interval)."""
+    return Comparison(
+        control_value=values[0],
+        treatment_value=values[1],
+        abs_lift=math.nan,
+        abs_ci=None,
+        rel_lift=None,
+        rel_ci=None,
+        p_value=1.0,
+        effect_size=None,
+        chance_to_beat=None,
+        method=method + (" (sequential)" if tuning is not None else ""),
+        n_control=n[0],
+        n_treatment=n[1],
+        alpha=alpha,
+        sequential_tuning=tuning,
+        error=NO_DENOMINATOR,
+    )
+
+
 def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 

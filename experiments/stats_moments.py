@@ -118,6 +118,46 @@ class CupedMoments:
 
 
 @dataclass(frozen=True)
+class CupedRatioMoments:
+    """One arm of a ratio metric with its pre-period covariate, the same ratio before the
+    experiment: per unit the in-experiment numerator and denominator (`post`: x, y) and the
+    pre-period ones (`pre`: x, y; 0 where the unit has none), with the four cross-products
+    between the periods (`post` and `pre` hold each period's own). Both have the arm's n."""
+
+    post: RatioMoments
+    pre: RatioMoments
+    sum_x_prex: float  # post numerator x pre numerator
+    sum_x_prey: float  # post numerator x pre denominator
+    sum_y_prex: float  # post denominator x pre numerator
+    sum_y_prey: float  # post denominator x pre denominator
+
+    @property
+    def n(self) -> int:
+        return self.post.n
+
+    def covariance(self) -> list[list[float]]:
+        """The 4 x 4 unit-level covariance matrix (ddof 1) of (x, y, pre x, pre y)."""
+        post, pre = self.post, self.pre
+        sums = (post.sum_x, post.sum_y, pre.sum_x, pre.sum_y)
+        products = {
+            (0, 0): post.sum_x2,
+            (0, 1): post.sum_xy,
+            (0, 2): self.sum_x_prex,
+            (0, 3): self.sum_x_prey,
+            (1, 1): post.sum_y2,
+            (1, 2): self.sum_y_prex,
+            (1, 3): self.sum_y_prey,
+            (2, 2): pre.sum_x2,
+            (2, 3): pre.sum_xy,
+            (3, 3): pre.sum_y2,
+        }
+        return [
+            [_var(self.n, sums[i], sums[j], products[(min(i, j), max(i, j))]) for j in range(4)]
+            for i in range(4)
+        ]
+
+
+@dataclass(frozen=True)
 class QuantileEstimate:
     """One arm's sample quantile and the values at its order-statistic CI ranks
     (`quantile_rank_ci`), fetched by the caller."""

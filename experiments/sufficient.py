@@ -22,12 +22,12 @@ from typing import Any
 
 from django.db import connection
 
-from feedback.models import Exposure
-
 from . import event_rows, stats
 from .event_rows import Select, _q, column, per_event
 from .metrics import Metric
 from .models import Assignment, Experiment
+
+Cuped = stats.CupedMoments | stats.CupedRatioMoments
 
 
 # --- the per-event rows (experiments/event_rows.py) ------------------------------------------
@@ -37,11 +37,12 @@ def _events(
     since: datetime,
     until: datetime,
     columns: dict[str, Any],
+    lookups_until: datetime | None = None,
 ) -> tuple[str, list[Any]]:
     """The per-event SELECT of `source` in the experiment's (or this environment id's)
     environment between `since` and `until`."""
     env_id = experiment if isinstance(experiment, int) else experiment.environment_id
-    return event_rows.events(source, env_id, since, until, columns)
+    return event_rows.events(source, env_id, since, until, columns, lookups_until)
 
 
 _JOIN = (
@@ -92,8 +93,8 @@ def source_moments(
     user: list[Metric],
     cuped: list[Metric] | None = None,
     pre_since: datetime | None = None,
-) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, stats.CupedMoments]]]:
-    """({metric key: {variant: moments}}, {metric key: {variant: CupedMoments}}) of one
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Cuped]]]:
+    """({metric key: {variant: moments}}, {metric key: {variant: CUPED moments}}) of one
     source's request-level and user-level metrics
     in one query (one scan of the events, one join to the assignments):
     - request level: Moments (means, proportions) or RatioMoments (ratios) over events: n, sum,
@@ -102,10 +103,13 @@ def source_moments(
       sum of the metric's denominator), then n, sums, squares and cross-products over units.
     With user-level metrics the events are grouped per unit first, and the request-level sums
     are summed again per variant (a sum over events is the sum over units of their sums).
-    `cuped` (user-level means and proportions among `user`, `cuped_eligible`) with `pre_since`:
-    the second dict (empty otherwise): per unit y = its mean over its
-    in-experiment events (x / y above), x = its mean over the pre-period [pre_since, since)
-    (0 without pre-period events, docs "CUPED"), LEFT JOINed per unit."""
+    `cuped` (user-level metrics among `user`) with `pre_since`: the second dict (empty
+    otherwise), from the pre-period [pre_since, since) LEFT JOINed per unit (0 without
+    pre-period events, docs "CUPED"):
+    - means and proportions (`cuped_eligible`): CupedMoments, per unit y = its mean over its
+      in-experiment events (x / y above), x = its mean over the pre-period;
+    - ratios (`cuped_ratio_eligible`): CupedRatioMoments, per unit the in-experiment x and y
+      above and the pre-period's, with their sums, squares and cross-products."""
     cuped = [m for m in cuped or [] if m in user] if pre_since is not None else []
     columns: dict[str, Any] = {}
     per = Select()  # over events: per variant, or per unit when there are user metrics
@@ -148,15 +152,24 @@ def source_moments(
             pre_means = []
             for i, m in enumerate(cuped):
                 v = column(pre_columns, m, "value")
+                x, y = (f"u.r{j}" for j in positions[m.key])
+                if not cuped_eligible(m):  # a ratio: its numerator and denominator before
+                    pre_means.append(f"COALESCE(SUM({v}), 0) AS px{i}")
+                    d = m.denominator and column(pre_columns, m, "denominator")
+                    pre_means.append(f"{f'COALESCE(SUM({d}), 0)' if d else f'COUNT({v})'} AS py{i}")
+                    px, py = f"COALESCE(p.px{i}, 0)", f"COALESCE(p.py{i}, 0)"
+                    products = [px, f"{px} * {px}", py, f"{py} * {py}", f"{px} * {py}"]
+                    products += [f"{x} * {px}", f"{x} * {py}", f"{y} * {px}", f"{y} * {py}"]
+                    outer[f"cuped:{m.key}"] = [units.add(f"SUM({s})") for s in products]
+                    continue
                 pre_means.append(f"SUM({v}) / NULLIF(COUNT({v}), 0) AS x{i}")
-                x, y = (f"u.r{i}" for i in positions[m.key])
                 mean = f"({x} / NULLIF({y}, 0))"
                 pre = f"(CASE WHEN {mean} IS NOT NULL THEN COALESCE(p.x{i}, 0) END)"
                 sums = (mean, f"{mean} * {mean}", pre, f"{pre} * {pre}", f"{pre} * {mean}")
                 at = [units.add(f"COUNT({mean})"), *(units.add(f"SUM({s})") for s in sums)]
                 outer[f"cuped:{m.key}"] = at
             pre_sql, pre_params = _events(
-                source, window.experiment, pre_since, window.since, pre_columns
+                source, window.experiment, pre_since, window.since, pre_columns, window.until
             )
             pre_join = (
                 f" LEFT JOIN (SELECT e.xu AS unit, {', '.join(pre_means)} FROM ({pre_sql}) e "
@@ -169,11 +182,13 @@ def source_moments(
         )
         params = [*params, window.experiment.pk, False, *pre_params]
     out: dict[str, dict[str, Any]] = {m.key: {} for m in [*request, *user]}
-    out_cuped: dict[str, dict[str, stats.CupedMoments]] = {m.key: {} for m in cuped}
+    out_cuped: dict[str, dict[str, Cuped]] = {m.key: {} for m in cuped}
     by_units = {m.key for m in user}
     for row in _fetch(sql, params):
         variant, values = row[0], row[1:]
         for m in cuped:
+            if not cuped_eligible(m):
+                continue  # a ratio's: below, with its in-experiment moments
             n_, sy, sy2, sx, sx2, sxy = (values[i] for i in outer[f"cuped:{m.key}"])
             out_cuped[m.key][variant] = stats.CupedMoments(
                 n=int(n_ or 0),
@@ -198,6 +213,19 @@ def source_moments(
             else:
                 n_, s, s2 = got
                 out[m.key][variant] = stats.Moments(n=int(n_ or 0), sum=_f(s), sum_sq=_f(s2))
+        for m in cuped:
+            if cuped_eligible(m):
+                continue
+            post = out[m.key][variant]
+            u, u2, w, w2, uw, *cross = (_f(values[i]) for i in outer[f"cuped:{m.key}"])
+            out_cuped[m.key][variant] = stats.CupedRatioMoments(
+                post=post,
+                pre=stats.RatioMoments(n=post.n, sum_x=u, sum_x2=u2, sum_y=w, sum_y2=w2, sum_xy=uw),
+                sum_x_prex=cross[0],
+                sum_x_prey=cross[1],
+                sum_y_prex=cross[2],
+                sum_y_prey=cross[3],
+            )
     return out, out_cuped
 
 
@@ -327,64 +355,6 @@ def _ranked_pg(
     return found
 
 
-def baseline(
-    environment_id: int, metric: Metric, since: datetime, until: datetime
-) -> stats.Moments | stats.RatioMoments:
-    """The metric's sufficient statistics over every event of the environment in the window,
-    without experiment (the power calculator's observed variance): Moments over events for
-    request-level means and proportions, RatioMoments over events for request-level ratios and
-    over units (x = sum of values, y = events or denominators per unit) for user-level metrics.
-    Quantile and retention metrics have no such moments (ValueError)."""
-    if metric.kind == "quantile" or metric.retention_days:
-        raise ValueError(f"{metric.name} has no mean and variance to plan with")
-    columns: dict[str, Any] = {"xv0": per_event(metric, "value", "xv0")}
-    if metric.kind == "ratio" or metric.unit == "user":
-        columns["xd0"] = per_event(metric, "denominator", "xd0")
-    inner, params = _events(metric.source, environment_id, since, until, columns)
-    if metric.unit == "user":
-        sql = (
-            "SELECT COUNT(*), SUM(x), SUM(x * x), SUM(y), SUM(y * y), SUM(x * y) FROM ("
-            "SELECT e.xu AS unit, COALESCE(SUM(e.xv0), 0) AS x, COALESCE(SUM(e.xd0), 0) AS y "
-            f"FROM ({inner}) e GROUP BY e.xu) u WHERE y > 0"
-        )
-    elif metric.kind == "ratio":
-        sql = (
-            "SELECT SUM(CASE WHEN e.xv0 IS NOT NULL THEN 1 ELSE 0 END), SUM(e.xv0), "
-            "SUM(e.xv0 * e.xv0), SUM(e.xd0), SUM(e.xd0 * e.xd0), SUM(e.xv0 * e.xd0) "
-            f"FROM ({inner}) e"
-        )
-    else:
-        sql = (
-            "SELECT SUM(CASE WHEN e.xv0 IS NOT NULL THEN 1 ELSE 0 END), SUM(e.xv0), "
-            f"SUM(e.xv0 * e.xv0) FROM ({inner}) e"
-        )
-    row = _fetch(sql, params)[0]
-    if len(row) == 3:
-        return stats.Moments(n=int(row[0] or 0), sum=_f(row[1]), sum_sq=_f(row[2]))
-    n, sx, sx2, sy, sy2, sxy = row
-    return stats.RatioMoments(
-        n=int(n or 0), sum_x=_f(sx), sum_x2=_f(sx2), sum_y=_f(sy), sum_y2=_f(sy2), sum_xy=_f(sxy)
-    )
-
-
-def daily_units(environment_id: int, flag_key: str, since: datetime, until: datetime) -> float:
-    """Distinct units exposed to the flag in the environment per day over the window."""
-    days = max((until - since).total_seconds() / 86400.0, 1e-9)
-    units = (
-        Exposure.objects.filter(
-            environment_id=environment_id,
-            flag_key=flag_key,
-            timestamp__gte=since,
-            timestamp__lt=until,
-        )
-        .exclude(user_key="")
-        .values("user_key")
-        .distinct()
-        .count()
-    )
-    return units / days
-
-
 def cuped_eligible(metric: Metric) -> bool:
     """User-level means and proportions (one value per unit: its mean over its events)."""
     return (
@@ -392,4 +362,14 @@ def cuped_eligible(metric: Metric) -> bool:
         and metric.kind in ("mean", "proportion")
         and metric.denominator is None
         and not metric.retention_days
+    )
+
+
+def cuped_ratio_eligible(metric: Metric) -> bool:
+    """The other user-level metrics, ratios Σx / Σy over units (CUPED on ratio metrics)."""
+    return (
+        metric.unit == "user"
+        and metric.kind != "quantile"
+        and not metric.retention_days
+        and not cuped_eligible(metric)
     )

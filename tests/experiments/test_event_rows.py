@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from experiments import event_rows, sufficient
+from experiments import baseline, event_rows, sufficient
 from experiments.compute import results_compute
 from experiments.metrics import CATALOGUE
 from experiments.models import Experiment
@@ -149,7 +149,7 @@ def test_the_power_calculators_baseline_is_the_same_both_ways(
     env = experiment.environment_id
 
     def baselines() -> dict[str, Any]:
-        return {k: sufficient.baseline(env, CATALOGUE[k], since, until) for k in keys}
+        return {k: baseline.baseline(env, CATALOGUE[k], since, until) for k in keys}
 
     joined = baselines()
     monkeypatch.setattr(event_rows, "JOINS", False)

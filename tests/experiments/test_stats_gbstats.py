@@ -29,10 +29,12 @@ from scipy import stats as sp
 
 from experiments.stats import (
     CupedMoments,
+    CupedRatioMoments,
     Moments,
     RatioMoments,
     benjamini_hochberg,
     compare_cuped,
+    compare_cuped_ratio,
     compare_ratio,
     holm,
     sequential,
@@ -272,6 +274,74 @@ def test_get_metric_dfs_bayesian_ratio() -> None:
     got = compare_ratio(RATIO_ZERO, RATIO_ONE)
     assert r9(got.rel_lift) == 0.133333333
     assert r9(got.chance_to_beat) == 0.694926359
+
+
+# --- CUPED on ratio metrics: RegressionAdjustedRatioStatistic ---------------------------------
+# TestTwoSidedTTest.test_two_sided_ttest_test_runs_ratio_ra and TestSequentialTTest.
+# test_sequential_test_runs_ratio_ra (frequentist/test_tests.py), and test_gbstats.py's
+# test_analyze_metric_df_ratio_ra (the same rows: RATIO_RA_STATISTICS_DF). Their
+# m_statistic_post / d_statistic_post are our post x / y, m/d_statistic_pre our pre x / y,
+# m_post_m_pre etc. the cross-products; theta=None (fitted on both arms).
+def _ratio_ra(
+    n: int,
+    post: tuple[float, float, float, float, float],
+    pre: tuple[float, float, float, float, float],
+    cross: tuple[float, float, float, float],
+) -> CupedRatioMoments:
+    """post / pre: (Σx, Σx², Σy, Σy², Σxy); cross: (x·pre x, x·pre y, y·pre x, y·pre y)."""
+    return CupedRatioMoments(
+        post=RatioMoments(n, *post),
+        pre=RatioMoments(n, *pre),
+        sum_x_prex=cross[0],
+        sum_x_prey=cross[1],
+        sum_y_prex=cross[2],
+        sum_y_prey=cross[3],
+    )
+
+
+RATIO_RA_A = _ratio_ra(
+    100,
+    (485.112236689623, 2715.484666118136, 679.9093275844917, 4939.424001640236, 3602.146836776702),
+    (192.59138069991536, 460.076026390857, 290.1398399750233, 920.9461385038898, 634.239482353647),
+    (1113.6215759318352, 1559.2878434944676, 1460.3181079276983, 2130.9404074446747),
+)
+RATIO_RA_B = _ratio_ra(
+    100,
+    (514.7757826608777, 2994.897482705013, 705.4090874383759, 5291.36604146392, 3918.1561431600717),
+    (
+        206.94157227402536,
+        514.2903702246757,
+        302.54389139107326,
+        994.4506208125663,
+        698.4173425817908,
+    ),
+    (1237.0953021125997, 1701.0287270040265, 1604.0759503266522, 2292.081739775257),
+)
+
+
+def test_two_sided_ttest_test_runs_ratio_ra() -> None:
+    got = compare_cuped_ratio(RATIO_RA_A, RATIO_RA_B)
+    assert r5(got.rel_lift) == -0.0007
+    assert ci5(got.rel_ci) == (-0.00841, 0.00700)
+    assert r5(got.rel_se) == 0.00391
+    assert r5(got.rel_p_value) == 0.85771
+    assert got.method == "cuped-delta-ratio"
+
+
+def test_sequential_test_runs_ratio_ra() -> None:
+    got = sequential(RATIO_RA_A, RATIO_RA_B)  # their default tuning, 5,000
+    assert r5(got.rel_lift) == -0.0007
+    assert ci5(got.rel_ci) == (-0.02063, 0.01923)
+    assert r5(got.rel_se) == 0.00391
+    assert got.rel_p_value == 1.0
+
+
+def test_analyze_metric_df_ratio_ra() -> None:
+    # The arms' values are unadjusted (their cr and mean), the lift adjusted.
+    got = compare_cuped_ratio(RATIO_RA_A, RATIO_RA_B)
+    assert (r9(got.control_value), r9(got.treatment_value)) == (0.713495487, 0.729754963)
+    assert r9(got.rel_lift) == -0.000701483
+    assert r9(got.rel_p_value) == 0.857710405
 
 
 # --- vectors quoted in STATS_NOTES.md ---------------------------------------------------------
