@@ -8,9 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+
 from .models import Environment, Flag, FlagConfig, Lifecycle, Segment
 
 RULESET_SCHEMA = 1
+# The id prefix of the rules a rollout plan owns in a configuration (`rollout-<plan>-...`,
+# releases.models.RolloutPlan.rule_prefix). While a ruleset holds any, it carries
+# `poll_interval` (FLAGSITE_ROLLOUT_POLL_SECONDS): SDKs poll faster until the plan ends.
+ROLLOUT_RULE_PREFIX = "rollout-"
 
 
 def flag_data(flag: Flag, config: FlagConfig | None) -> dict[str, Any]:
@@ -56,10 +62,22 @@ def ruleset_build(environment: Environment) -> dict[str, Any]:
         )
     }
     flags = Flag.objects.exclude(lifecycle=Lifecycle.ARCHIVED).order_by("key")
-    return {
+    data: dict[str, Any] = {
         "schema": RULESET_SCHEMA,
         "environment": environment.key,
         "version": environment.ruleset_version,
         "flags": {f.key: flag_data(f, configs.get(f.id)) for f in flags},
         "segments": {s.key: segment_data(s) for s in Segment.objects.order_by("key")},
     }
+    hint = int(settings.FLAGSITE_ROLLOUT_POLL_SECONDS)
+    if hint and _under_rollout(data["flags"]):
+        data["poll_interval"] = hint
+    return data
+
+
+def _under_rollout(flags: dict[str, Any]) -> bool:
+    return any(
+        str(rule.get("id", "")).startswith(ROLLOUT_RULE_PREFIX)
+        for flag in flags.values()
+        for rule in flag.get("rules") or []
+    )

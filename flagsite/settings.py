@@ -249,6 +249,14 @@ FLAGSITE_OUTAGE_RETRY_AFTER = env_int("FLAGSITE_OUTAGE_RETRY_AFTER", 5)
 # Flag delivery: how often a process compares its rulesets with the committed versions in the
 # database (seconds; one tiny query for all environments). Bounds how long an old ruleset is served.
 FLAGSITE_RULESET_CHECK_INTERVAL = float(env_str("FLAGSITE_RULESET_CHECK_INTERVAL", "1.0"))
+# While any flag of an environment has a rollout plan's rules, its ruleset asks SDKs to poll at
+# least this often (seconds; 0: no hint; 1-300), so a rollback reaches them within seconds
+# (docs/rollouts.md, "SDKs during a rollout").
+FLAGSITE_ROLLOUT_POLL_SECONDS = env_int("FLAGSITE_ROLLOUT_POLL_SECONDS", 3)
+if FLAGSITE_ROLLOUT_POLL_SECONDS and not 1 <= FLAGSITE_ROLLOUT_POLL_SECONDS <= 300:
+    raise ImproperlyConfigured(
+        f"FLAGSITE_ROLLOUT_POLL_SECONDS={FLAGSITE_ROLLOUT_POLL_SECONDS}: expected 0 (off) or 1-300"
+    )
 # Load and compile a new ruleset version in a background thread while requests keep the previous
 # copy (false: on the request that notices it, as before; bench/scale.py compares the two).
 FLAGSITE_RULESET_BACKGROUND_LOAD = env_bool("FLAGSITE_RULESET_BACKGROUND_LOAD", True)

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 
 from flags.models import Environment, Flag
+from flags.ruleset import ROLLOUT_RULE_PREFIX
 
 
 class PlanStatus(models.TextChoices):
@@ -64,7 +65,7 @@ class RolloutPlan(models.Model):
 
     @property
     def rule_prefix(self) -> str:
-        return f"rollout-{self.pk}-"
+        return f"{ROLLOUT_RULE_PREFIX}{self.pk}-"
 
     def phase_list(self) -> list[Phase]:
         return list(self.phases.order_by("position"))

@@ -2,7 +2,9 @@
 `If-None-Match` from one daemon thread.
 
 Timing: a regular poll waits `interval` shortened by up to `jitter` (so a change is seen within
-one interval); after a failure (network error, timeout, 5xx, 429, a body that is not a valid
+one interval); while the server's ruleset carries `poll_interval` (a flag is under a rollout
+plan, docs/rollouts.md) it waits that long instead when it is shorter, never less than
+`MIN_HINTED_INTERVAL`; after a failure (network error, timeout, 5xx, 429, a body that is not a valid
 ruleset) it backs off exponentially with jitter, never less than the server's `Retry-After`.
 On 401/403 the key is wrong or revoked: retrying cannot help, so the poller logs an error and
 stops, and the client keeps serving the last ruleset it had.
@@ -11,10 +13,12 @@ stops, and the client keeps serving the last ruleset it had.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from .backoff import jittered, parse_retry_after, retry_delay
 from .store import Snapshot
@@ -23,6 +27,19 @@ from .transport import Transport, TransportError
 log = logging.getLogger("flagsite_sdk")
 
 RULESET_PATH = "/api/v1/sdk/ruleset"
+# The shortest wait a server's `poll_interval` hint can ask for (seconds).
+MIN_HINTED_INTERVAL = 1.0
+
+
+def poll_hint(data: Mapping[str, Any]) -> float | None:
+    """The ruleset's `poll_interval` in seconds (at least MIN_HINTED_INTERVAL), None without a
+    usable one: absent, not a number, not positive, not finite."""
+    value = data.get("poll_interval")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if not (value > 0 and math.isfinite(value)):
+        return None
+    return max(float(value), MIN_HINTED_INTERVAL)
 
 
 @dataclass(frozen=True)
@@ -57,6 +74,8 @@ class Poller:
         # Called once if the very first fetch fails (the client falls back to its file cache).
         self._on_first_failure = on_first_failure
         self.etag: str | None = None
+        # The current ruleset's poll_interval hint (None: poll every `interval`).
+        self.hint: float | None = None
         self.failures = 0
         self.polls = 0
         self.updates = 0
@@ -77,6 +96,11 @@ class Poller:
         self._stop.set()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout)
+
+    @property
+    def current_interval(self) -> float:
+        """The regular wait: `interval`, or the ruleset's hint when that is shorter."""
+        return min(self.interval, self.hint) if self.hint is not None else self.interval
 
     @property
     def running(self) -> bool:
@@ -111,6 +135,7 @@ class Poller:
             if result.snapshot is not None:
                 if self._on_snapshot(result.snapshot):
                     self.etag = result.snapshot.etag
+                    self.hint = poll_hint(result.snapshot.data)
                     self.updates += 1
                 else:
                     result = PollResult(error="the ruleset does not compile")
@@ -131,7 +156,7 @@ class Poller:
             if self.failures:
                 log.info("flagsite: ruleset polling recovered after %d failures", self.failures)
             self.failures = 0
-            return jittered(self.interval, self.jitter)
+            return jittered(self.current_interval, self.jitter)
         self.errors += 1
         self.failures += 1
         self.last_error = result.error

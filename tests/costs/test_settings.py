@@ -4,13 +4,10 @@ that is not an IANA zone stops the process at start instead of mis-dating every 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 from django.conf import settings
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.startup import django_setup_in_subprocess
 
 
 def test_beat_runs_the_budget_and_anomaly_checks_every_5_minutes() -> None:
@@ -21,13 +18,6 @@ def test_beat_runs_the_budget_and_anomaly_checks_every_5_minutes() -> None:
 
 def test_an_unknown_time_zone_is_refused_at_start() -> None:
     env = os.environ | {"FLAGSITE_COSTS_TIME_ZONE": "Mars/Olympus_Mons", "DEBUG": "true"}
-    proc = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
-        cwd=ROOT,
-        env=env | {"DJANGO_SETTINGS_MODULE": "flagsite.settings"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = django_setup_in_subprocess(env)
     assert proc.returncode != 0
     assert "FLAGSITE_COSTS_TIME_ZONE='Mars/Olympus_Mons' is not an IANA time zone" in proc.stderr

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,21 +13,13 @@ from django.urls import reverse
 from delivery.models import ApiKey
 from flags.models import Environment, Flag, Segment
 from flagsite.env import database_from_url, env_bool
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.startup import django_setup_in_subprocess
 
 
 def test_it_refuses_to_start_with_debug_off_and_no_secret_key(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")}
     env["FLAGSITE_VAR_DIR"] = str(tmp_path)
-    proc = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
-        cwd=ROOT,
-        env=env | {"DJANGO_SETTINGS_MODULE": "flagsite.settings"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = django_setup_in_subprocess(env)
     assert proc.returncode != 0
     assert "SECRET_KEY is not set and DEBUG is off" in proc.stderr
 

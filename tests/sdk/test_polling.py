@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from flagsite_sdk.client import Client
+from flagsite_sdk.polling import poll_hint
 from flagsite_sdk.store import snapshot_read
 
 from tests.sdk.builders import sample_ruleset
@@ -194,3 +195,47 @@ def test_close_stops_the_threads(fake: FakeServer) -> None:
     assert not client._poller._thread.is_alive()  # type: ignore[union-attr]
     assert not client._sender._thread.is_alive()  # type: ignore[union-attr]
     assert client.variation("llm-model", ALICE, "x") == "gpt-4-turbo"  # still evaluates
+
+
+# --- the server's poll_interval hint (a flag under a rollout plan) ----------------------------
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (2, 2.0),
+        (2.5, 2.5),
+        (0.1, 1.0),
+        (0, None),
+        (-3, None),
+        ("2", None),
+        (True, None),
+        (float("inf"), None),
+        (float("nan"), None),
+        (None, None),
+    ],
+)
+def test_the_hint_is_read_defensively(value: object, expected: float | None) -> None:
+    assert poll_hint({"flags": {}, "poll_interval": value}) == expected
+
+
+def test_while_the_ruleset_carries_a_hint_the_client_polls_that_often(
+    fake: FakeServer, make_client: Callable[..., Client]
+) -> None:
+    fake.ruleset = {**sample_ruleset(version=2), "poll_interval": 1}
+    client = make_client(fake.url, poll_interval=30.0, poll_jitter=0.0)
+    poller = client._poller
+    assert poller is not None and poller.current_interval == 1.0
+    # Two more polls within 3 s although the client was told 30 s.
+    wait_for(lambda: client.stats.poll_not_modified >= 2, timeout=3.5)
+    # The plan ends: the next ruleset has no hint, and the client's own interval is back.
+    fake.ruleset = sample_ruleset(version=3)
+    wait_for(lambda: client.stats.ruleset_version == 3, timeout=3.5)
+    assert poller.current_interval == 30.0
+
+
+def test_a_hint_never_lengthens_the_clients_interval(
+    fake: FakeServer, make_client: Callable[..., Client]
+) -> None:
+    fake.ruleset = {**sample_ruleset(version=2), "poll_interval": 60}
+    client = make_client(fake.url, poll_interval=0.2)
+    poller = client._poller
+    assert poller is not None and poller.current_interval == 0.2
