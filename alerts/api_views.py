@@ -37,6 +37,12 @@ class AlertSerializer(serializers.ModelSerializer):
     environment = serializers.CharField(source="environment.key", allow_null=True, default=None)
     acknowledged_by = _UserField(allow_null=True)
     resolved_by = _UserField(allow_null=True)
+    escalations = serializers.ListField(
+        child=serializers.DictField(),
+        read_only=True,
+        help_text="Each step up in severity under the same key: at, from, to, title (and "
+        "acknowledged_by, acknowledged_at when it sent an acknowledged alert back to open).",
+    )
 
     class Meta:
         model = Alert
@@ -44,6 +50,7 @@ class AlertSerializer(serializers.ModelSerializer):
             "id", "source", "dedupe_key", "severity", "status", "title", "body", "link",
             "details", "environment", "created_at", "acknowledged_at", "acknowledged_by",
             "acknowledged_comment", "resolved_at", "resolved_by", "resolved_comment",
+            "escalations",
         ]  # fmt: skip
 
 
