@@ -59,7 +59,8 @@ def alert_data(alert: Alert) -> dict[str, Any]:
 
 
 def escalated_from(alert: Alert) -> str:
-    """ " (escalated from warning)" for an alert raised again at a higher severity, else ""."""
+    """The suffix ' (escalated from warning)' for an alert raised again at a higher severity
+    under its key (its first severity), else an empty string."""
     return f" (escalated from {alert.escalations[0]['from']})" if alert.escalations else ""
 
 

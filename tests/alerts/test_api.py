@@ -120,7 +120,9 @@ def test_one_alert_has_its_deliveries_but_never_a_channel_secret(
     assert channel.secret not in text and "s3cr3t-path" not in text
 
 
-@pytest.mark.parametrize("bad", ["abc", "0", "-1", "99999999999999999999999", "1.5", "%C2%B2"])
+@pytest.mark.parametrize(
+    "bad", ["abc", "0", "-1", "1.5", "%C2%B2", str(2**40), str(2**63), "9" * 30]
+)
 def test_a_bad_or_unknown_id_is_a_json_404(alerts: Any, admin_user: Any, bad: str) -> None:
     client = _client(admin_user)
     for response in (
