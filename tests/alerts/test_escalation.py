@@ -16,7 +16,7 @@ from alerts.models import Alert, Delivery, Subscription
 from alerts.outbox import delivery_attempt
 from alerts.triage import alert_acknowledge
 
-from .builders import budget_alert, channel_email, channel_webhook
+from .builders import budget_alert, channel_email, channel_webhook, two_transactions
 from .receivers import smtp_server, webhook_receiver
 
 KEY = "budget:1:2026-12-01"
@@ -196,3 +196,33 @@ def test_the_api_shows_the_escalations(db: Any, viewer_user: Any) -> None:
     body = client.get(f"/api/v1/alerts/{alert.pk}").json()
     assert body["severity"] == "critical"
     assert [(s["from"], s["to"]) for s in body["escalations"]] == [("warning", "critical")]
+
+
+def _race(first_severity: str, second_severity: str) -> None:
+    two_transactions(lambda: _raise(first_severity), lambda: _raise(second_severity))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_transactions_escalating_at_once_escalate_once() -> None:
+    from tests.services import postgres_url
+
+    postgres_url()  # row locks: SQLite would serialise the whole database instead
+    channel_webhook("https://hooks.example.com/c", sources={"budget": "critical"})
+    _raise("warning")
+    _race("critical", "critical")
+    alert = Alert.objects.get()
+    assert alert.severity == "critical" and len(alert.escalations) == 1
+    assert Delivery.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_critical_raised_while_the_warning_is_being_inserted_escalates_it() -> None:
+    from tests.services import postgres_url
+
+    postgres_url()
+    channel_webhook("https://hooks.example.com/c", sources={"budget": "critical"})
+    _race("warning", "critical")
+    alert = Alert.objects.get()
+    assert alert.severity == "critical"
+    assert [(s["from"], s["to"]) for s in alert.escalations] == [("warning", "critical")]
+    assert Delivery.objects.count() == 1
