@@ -19,8 +19,8 @@ from django.utils import timezone
 
 from flagsite.storable import unstorable_in
 
-from .models import UNRESOLVED, Alert, AlertStatus, Severity, Source
-from .outbox import outbox_rows_write
+from .models import SEVERITY_RANK, UNRESOLVED, Alert, AlertStatus, Severity, Source
+from .outbox import outbox_rows_escalate, outbox_rows_write
 
 TITLE_MAX = 200
 
@@ -58,9 +58,10 @@ def raise_alert(
 ) -> Alert:
     """Open an alert, or return the one already raised under (source, dedupe_key).
 
-    Idempotent: while an alert with this key is open or acknowledged, raising it again returns it
-    unchanged and notifies nobody. A *resolved* alert also stays as it is (a source checking every
-    few minutes must not re-notify after a person resolved it); put the occurrence in the key
+    Idempotent: while an alert with this key is open or acknowledged, raising it again at the
+    same or a lower severity returns it unchanged and notifies nobody; at a *higher* severity it
+    escalates (`_escalate`). A *resolved* alert stays as it is (a source checking every few
+    minutes must not re-notify after a person resolved it); put the occurrence in the key
     (period, threshold, phase) or pass `reopen=True` to open a fresh alert after a resolve.
     """
     texts = {"dedupe_key": dedupe_key, "title": title, "body": body, "link": link}
@@ -70,12 +71,15 @@ def raise_alert(
     if len(link) > 500:
         raise ValueError("link: at most 500 characters")  # a cut URL would lead nowhere
     # One line: the title is an email's Subject (a header cannot hold a line break).
-    title = " ".join(title.split())
+    title = " ".join(title.split())[:TITLE_MAX]
+    news: dict[str, Any] = {"severity": severity, "title": title, "body": body, "link": link}
+    news["details"] = details or {}
     with transaction.atomic():
         same = Alert.objects.filter(source=source, dedupe_key=dedupe_key)
-        existing = same.filter(status__in=UNRESOLVED).first()
+        unresolved = same.filter(status__in=UNRESOLVED).select_for_update()
+        existing = unresolved.first()
         if existing is not None:
-            return existing
+            return _escalate(existing, news)
         if not reopen:
             resolved = same.order_by("-id").first()
             if resolved is not None:
@@ -83,19 +87,48 @@ def raise_alert(
         try:
             with transaction.atomic():  # a savepoint: the caller's transaction survives a race
                 alert = Alert.objects.create(
-                    source=source,
-                    dedupe_key=dedupe_key,
-                    severity=severity,
-                    title=title[:TITLE_MAX],
-                    body=body,
-                    link=link,
-                    details=details or {},
-                    environment=environment,
+                    source=source, dedupe_key=dedupe_key, environment=environment, **news
                 )
         except IntegrityError:
             # Another transaction raised the same alert first (alerts_one_unresolved_per_key).
-            return same.get(status__in=UNRESOLVED)
+            return _escalate(unresolved.get(), news)
         outbox_rows_write(alert)
+    return alert
+
+
+def _escalate(alert: Alert, news: dict[str, Any]) -> Alert:
+    """A raise under the key of an unresolved (and locked) alert: at a higher severity, the
+    alert takes the raise's severity, title, body, link and details, records the step in
+    `escalations`, goes back to open if a person had acknowledged it (they must look again),
+    and the channels the new severity reaches and the old one did not are notified. At the same
+    or a lower severity nothing changes, so raising the higher severity again notifies nobody."""
+    previous = alert.severity
+    if SEVERITY_RANK[Severity(news["severity"])] <= SEVERITY_RANK[Severity(previous)]:
+        return alert
+    step: dict[str, Any] = {
+        "at": timezone.now().isoformat(),
+        "from": previous,
+        "to": news["severity"],
+        "title": alert.title,
+    }
+    if alert.status == AlertStatus.ACKNOWLEDGED:
+        by = alert.acknowledged_by
+        step["acknowledged_by"] = by.get_username() if by is not None else None
+        step["acknowledged_at"] = (
+            alert.acknowledged_at.isoformat() if alert.acknowledged_at else None
+        )
+        alert.status = AlertStatus.OPEN
+        alert.acknowledged_at, alert.acknowledged_by, alert.acknowledged_comment = None, None, ""
+    for name, value in news.items():
+        setattr(alert, name, value)
+    alert.escalations = [*alert.escalations, step]
+    alert.save(
+        update_fields=[
+            *news, "escalations", "status", "acknowledged_at", "acknowledged_by",
+            "acknowledged_comment",
+        ]
+    )  # fmt: skip
+    outbox_rows_escalate(alert, previous=previous)
     return alert
 
 

@@ -51,7 +51,17 @@ def alert_data(alert: Alert) -> dict[str, Any]:
         "details": alert.details,
         "environment": alert.environment.key if alert.environment else None,
         "created_at": alert.created_at.isoformat(),
+        # Each step up under the same key (docs/alerts.md, "Escalation"); [] for most alerts.
+        "escalations": [
+            {"at": s["at"], "from": s["from"], "to": s["to"]} for s in alert.escalations
+        ],
     }
+
+
+def escalated_from(alert: Alert) -> str:
+    """The suffix ' (escalated from warning)' for an alert raised again at a higher severity
+    under its key (its first severity), else an empty string."""
+    return f" (escalated from {alert.escalations[0]['from']})" if alert.escalations else ""
 
 
 def payload_standard(alert: Alert) -> dict[str, Any]:
@@ -70,7 +80,7 @@ def _slack_escape(text: str) -> str:
 def payload_slack(alert: Alert) -> dict[str, Any]:
     """Slack's incoming-webhook shape (also read by Mattermost, Rocket.Chat, Discord's /slack)."""
     link = absolute_link(alert.link)
-    headline = _slack_escape(f"[{alert.severity.upper()}] {alert.title}")
+    headline = _slack_escape(f"[{alert.severity.upper()}] {alert.title}{escalated_from(alert)}")
     body = _slack_escape(alert.body)
     text = f"{headline}\n{body}".strip() + (f"\n<{link}|Open>" if link else "")
     blocks: list[dict[str, Any]] = [
@@ -141,7 +151,8 @@ def email_send(delivery: Delivery) -> SendResult:
     if not recipients:
         return SendResult(ok=False, error="no recipients", final=True)
     link = absolute_link(alert.link)
-    lines = [alert.body, "", f"Severity: {alert.severity}", f"Source: {alert.source}"]
+    severity = f"Severity: {alert.severity}{escalated_from(alert)}"
+    lines = [alert.body, "", severity, f"Source: {alert.source}"]
     if alert.environment:
         lines.append(f"Environment: {alert.environment.key}")
     if link:

@@ -6,8 +6,12 @@ from typing import Any
 
 from django import forms
 from django.core.validators import validate_email
+from django.db.models import QuerySet
 
-from .models import Channel, ChannelKind, Severity, Source, Subscription
+from flags.models import Environment
+
+from .models import UNRESOLVED, Alert, Channel, ChannelKind, Severity, Source, Subscription
+from .triage import COMMENT_MAX
 from .webhook_urls import UrlRefused, webhook_url_check
 
 STATUS_FILTERS = [
@@ -25,8 +29,37 @@ class AlertFilterForm(forms.Form):
     severity = forms.ChoiceField(choices=[("", "Any severity"), *Severity.choices], required=False)
 
 
+class AlertApiFilterForm(AlertFilterForm):
+    """The API's query parameters: the list page's filters, an environment (by key) and the
+    page."""
+
+    environment = forms.ModelChoiceField(
+        queryset=Environment.objects.all(), to_field_name="key", required=False
+    )
+    page = forms.IntegerField(min_value=1, max_value=1_000_000, required=False)
+    page_size = forms.IntegerField(min_value=1, max_value=200, required=False)
+
+
+def alerts_filtered(data: dict[str, Any]) -> QuerySet[Alert]:
+    """The alerts a filter form's cleaned data selects, newest first (the list page and the
+    API). No status means open or acknowledged ("active")."""
+    alerts = Alert.objects.select_related("environment", "acknowledged_by", "resolved_by")
+    status = data.get("status") or "active"
+    if status == "active":
+        alerts = alerts.filter(status__in=UNRESOLVED)
+    elif status != "all":
+        alerts = alerts.filter(status=status)
+    if data.get("source"):
+        alerts = alerts.filter(source=data["source"])
+    if data.get("severity"):
+        alerts = alerts.filter(severity=data["severity"])
+    if data.get("environment"):  # the API's filter (AlertApiFilterForm)
+        alerts = alerts.filter(environment=data["environment"])
+    return alerts
+
+
 class TriageForm(forms.Form):
-    comment = forms.CharField(max_length=2000, required=False, strip=True)
+    comment = forms.CharField(max_length=COMMENT_MAX, required=False, strip=True)
 
 
 OFF = ""

@@ -66,6 +66,10 @@ class Alert(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     resolved_comment = models.TextField(blank=True)
+    # Each time a raise under the same key made the alert more severe, oldest first:
+    # {"at", "from", "to", "title"} and, if a person had acknowledged it, who and when
+    # (docs/alerts.md, "Escalation").
+    escalations = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

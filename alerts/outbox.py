@@ -61,17 +61,28 @@ def channels_for(source: str, severity: str) -> QuerySet[Channel]:
 def outbox_rows_write(alert: Alert) -> list[int]:
     """Write the alert's outbox rows (in the caller's transaction) and hand them to Celery when
     it commits."""
+    return _rows_write(alert, channels_for(alert.source, alert.severity))
+
+
+def _rows_write(alert: Alert, channels: QuerySet[Channel]) -> list[int]:
     now = timezone.now()
     rows = Delivery.objects.bulk_create(
-        [
-            Delivery(alert=alert, channel=channel, next_attempt_at=now)
-            for channel in channels_for(alert.source, alert.severity)
-        ]
+        [Delivery(alert=alert, channel=channel, next_attempt_at=now) for channel in channels]
     )
     ids = [row.pk for row in rows]
     if ids:
         transaction.on_commit(lambda: deliveries_dispatch(ids))
     return ids
+
+
+def outbox_rows_escalate(alert: Alert, *, previous: str) -> list[int]:
+    """After `alert` went from `previous` to a higher severity (in the caller's transaction):
+    outbox rows for the channels the new severity reaches and `previous` did not. A channel
+    that already has a row for this alert (its subscription changed since) gets no second one:
+    one delivery per (alert, channel)."""
+    reached = channels_for(alert.source, previous).values("pk")
+    channels = channels_for(alert.source, alert.severity).exclude(pk__in=reached)
+    return _rows_write(alert, channels.exclude(deliveries__alert=alert))
 
 
 def channel_test_raise(*, channel: Channel) -> Alert:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import channel_views, views
+from . import api_views, channel_views, views
 
 urlpatterns = [
     path("alerts/", views.alert_list, name="alerts"),
@@ -29,5 +29,22 @@ urlpatterns = [
         "alerts/channels/<int:channel_id>/delete/",
         channel_views.channel_delete,
         name="alert_channel_delete",
+    ),
+]
+
+# The management API (docs/alerts.md, "API"). Ids are taken as text so that any id, even
+# "abc", gets the API's JSON 404 (alerts.api_views.alert_get).
+urlpatterns += [
+    path("api/v1/alerts", api_views.AlertListView.as_view(), name="api-alerts"),
+    path("api/v1/alerts/<str:pk>", api_views.AlertDetailView.as_view(), name="api-alert"),
+    path(
+        "api/v1/alerts/<str:pk>/acknowledge",
+        api_views.AlertAcknowledgeView.as_view(),
+        name="api-alert-acknowledge",
+    ),
+    path(
+        "api/v1/alerts/<str:pk>/resolve",
+        api_views.AlertResolveView.as_view(),
+        name="api-alert-resolve",
     ),
 ]

@@ -1,5 +1,5 @@
 """The alert list, one alert's page (with its deliveries and every attempt), acknowledge and
-resolve. Everyone signed in reads; editors and admins triage (flags.policy.require_write)."""
+resolve. Everyone signed in reads; who may triage is alerts.triage's rule."""
 
 from __future__ import annotations
 
@@ -9,31 +9,16 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
-from flags.policy import require_write
 from flagsite.rendering import page
 
-from .forms import AlertFilterForm, TriageForm
-from .models import UNRESOLVED, Alert, Delivery, DeliveryAttempt
-from .triage import alert_acknowledge, alert_resolve
-
-
-def alerts_filtered(data: dict[str, Any]) -> QuerySet[Alert]:
-    alerts = Alert.objects.select_related("environment", "acknowledged_by", "resolved_by")
-    status = data.get("status") or "active"
-    if status == "active":
-        alerts = alerts.filter(status__in=UNRESOLVED)
-    elif status != "all":
-        alerts = alerts.filter(status=status)
-    if data.get("source"):
-        alerts = alerts.filter(source=data["source"])
-    if data.get("severity"):
-        alerts = alerts.filter(severity=data["severity"])
-    return alerts
+from .forms import AlertFilterForm, TriageForm, alerts_filtered
+from .models import Alert, Delivery, DeliveryAttempt
+from .triage import alert_acknowledge, alert_resolve, alert_triage_check
 
 
 @login_required
@@ -70,7 +55,7 @@ def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
 
 
 def _triage(request: HttpRequest, alert_id: int, action: Any, done: str) -> HttpResponse:
-    require_write(request.user)
+    alert_triage_check(user=request.user)
     alert = get_object_or_404(Alert, pk=alert_id)
     form = TriageForm(request.POST)
     if not form.is_valid():

@@ -236,6 +236,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "KindEnum": "flags.models.FlagKind",
         "MetricKindEnum": "experiments.team_metrics.KINDS",
+        # An alert's source and status are not a rollout's or an experiment's (docs/alerts.md).
+        "AlertSourceEnum": "alerts.models.Source",
+        "AlertStatusEnum": "alerts.models.AlertStatus",
+        "DeliveryStatusEnum": "alerts.models.DeliveryStatus",
     },
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from alerts.models import Channel, Subscription
@@ -47,3 +48,40 @@ def budget_alert(**overrides: Any) -> Any:
         "link": "/costs/budgets/1/",
     }
     return raise_alert(**(args | overrides))
+
+
+def two_transactions(first: Callable[[], Any], second: Callable[[], Any]) -> list[Any]:
+    """Run `first` and `second` in two threads, each in its own transaction: `first` keeps its
+    transaction open for half a second after it ran, and `second` runs meanwhile, so it must
+    wait for it (a row lock, or a unique index). Returns their results."""
+    import threading
+    import time
+
+    from django.db import connection, transaction
+
+    first_done = threading.Event()
+    results: list[Any] = [None, None]
+
+    def run_first() -> None:
+        try:
+            with transaction.atomic():
+                results[0] = first()
+                first_done.set()
+                time.sleep(0.5)  # still uncommitted while the second one runs
+        finally:
+            connection.close()
+
+    def run_second() -> None:
+        try:
+            first_done.wait(10)
+            with transaction.atomic():
+                results[1] = second()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run_first), threading.Thread(target=run_second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results

@@ -10,7 +10,7 @@ from django.db import transaction
 from alerts.api import raise_alert, resolve_alert
 from alerts.models import Alert, Delivery
 
-from .builders import budget_alert, channel_email, channel_webhook
+from .builders import budget_alert, channel_email, channel_webhook, two_transactions
 
 
 def test_it_opens_an_alert(db: Any) -> None:
@@ -130,39 +130,10 @@ def test_a_title_is_one_line(db: Any) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_two_transactions_raising_the_same_key_at_once_make_one_alert() -> None:
-    import threading
-    import time
-
-    from django.db import connection
-
     from tests.services import postgres_url
 
     postgres_url()  # the partial unique index makes the second INSERT wait for the first
     channel_webhook("https://hooks.example.com/x")
-    first_inserted = threading.Event()
-    ids: dict[str, int] = {}
-
-    def first() -> None:
-        try:
-            with transaction.atomic():
-                ids["first"] = budget_alert().pk
-                first_inserted.set()
-                time.sleep(0.5)  # still uncommitted while the second one raises
-        finally:
-            connection.close()
-
-    def second() -> None:
-        try:
-            first_inserted.wait(10)
-            with transaction.atomic():
-                ids["second"] = budget_alert().pk
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert ids["first"] == ids["second"]
+    first, second = two_transactions(budget_alert, budget_alert)
+    assert first.pk == second.pk
     assert Alert.objects.count() == 1 and Delivery.objects.count() == 1

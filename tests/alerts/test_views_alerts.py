@@ -126,6 +126,19 @@ def test_a_resolved_alert_cannot_be_acknowledged(alerts: Any, admin_user: Any) -
     assert alert.status == "resolved"
 
 
+def test_resolving_twice_says_it_is_already_resolved(alerts: Any, admin_user: Any) -> None:
+    alert = alerts["budget"]
+    client = _client(admin_user)
+    client.post(f"/alerts/{alert.pk}/resolve/", {"comment": "first"})
+    response = client.post(
+        f"/alerts/{alert.pk}/resolve/", {"comment": "second", "from": "detail"}, follow=True
+    )
+    assert b"already resolved" in response.content
+    alert.refresh_from_db()
+    assert alert.resolved_comment == "first"
+    assert AuditEvent.objects.filter(action="alert.resolved").count() == 1
+
+
 def test_viewers_cannot_triage(alerts: Any, viewer_user: Any) -> None:
     alert = alerts["budget"]
     client = _client(viewer_user)
