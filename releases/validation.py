@@ -29,16 +29,20 @@ MAX_GATES = 20
 def plan_specs_from(
     phases: Sequence[Mapping[str, Any]], gates: Sequence[Mapping[str, Any]]
 ) -> tuple[list[PhaseSpec], list[GateSpec]]:
-    """Specs from the serializers' validated data."""
-    phase_specs = [PhaseSpec(**{**p, "segments": tuple(p.get("segments", ()))}) for p in phases]
+    """Specs from the serializers' validated data (a phase's name is optional)."""
+    phase_specs = [
+        PhaseSpec(**{"name": "", **p, "segments": tuple(p.get("segments", ()))}) for p in phases
+    ]
     return phase_specs, [GateSpec(**g) for g in gates]
 
 
 def _serializer_errors(name: str, errors: Any) -> list[tuple[str, str]]:
     pairs: list[tuple[str, str]] = []
-    if isinstance(errors, Mapping):  # not a list at all
-        return [(name, str(m)) for m in errors.get("non_field_errors", [errors])]
-    for i, item in enumerate(errors):
+    if isinstance(errors, Mapping) and "non_field_errors" in errors:  # not a list at all
+        return [(name, str(m)) for m in errors["non_field_errors"]]
+    # A list with one entry per item, or (some DRF versions) {index: errors} for the bad ones
+    items = errors.items() if isinstance(errors, Mapping) else enumerate(errors)
+    for i, item in items:
         for field, messages in (item or {}).items():
             for message in messages if isinstance(messages, list) else [messages]:
                 pairs.append((f"{name}[{i}].{field}", str(message)))
