@@ -149,7 +149,8 @@ def flag_rollouts(request: HttpRequest, key: str) -> HttpResponse:
     htmx = getattr(request, "htmx", None)
     if htmx and htmx.target == "rollout-new":
         flag = get_flag(key)
-        return page(request, "releases/_plan_new_form.html", {"flag": flag, "new_plan": form})
+        context = {"flag": flag, "environments": Environment.objects.all(), "new_plan": form}
+        return page(request, "releases/_plan_new_form.html", context)
     context = {**rollouts_context(request, get_flag(key)), "new_plan": form}
     return page(request, "releases/flag_rollouts.html", context)
 

@@ -33,6 +33,7 @@ def test_it_fills_the_rows_from_the_chosen_template(admin_user: Any) -> None:
     part = client.get(url, HTTP_HX_TARGET="rollout-new", **HTMX).content.decode()
     assert "<html" not in part
     assert 'id="rollout-new"' in part and 'value="internal-users"' in part
+    assert '<option value="dev">' in part
 
 
 def test_it_creates_a_draft_with_custom_phases_and_gates(admin_user: Any) -> None:
