@@ -206,8 +206,13 @@ def rows_errors(
     return named
 
 
-def rows_context(phases: list[PhaseRow], gates: list[GateRow]) -> dict[str, Any]:
-    """What templates/releases/_plan_rows.html needs: the rows and a few blank ones."""
+def rows_context(
+    phases: list[PhaseRow], gates: list[GateRow], *, gates_fixed: bool = False
+) -> dict[str, Any]:
+    """What templates/releases/_plan_rows.html needs: the rows and a few blank ones (none when
+    `gates_fixed`: a started plan's gates, only re-tuned)."""
+    if gates_fixed:
+        return {"gate_rows": gates, "gates_fixed": True, "max_gates": len(gates)}
     phase_rows = [*phases, *(PhaseRow() for _ in range(BLANK_PHASES))][
         : max(MAX_PHASES, len(phases))
     ]

@@ -9,7 +9,7 @@ workers (or a person and the job) can never both apply it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -92,38 +92,6 @@ def _audit(plan: RolloutPlan, actor: Actor, kind: str, summary: str, comment: st
     )
 
 
-@transaction.atomic
-def plan_draft_update(
-    *,
-    plan: RolloutPlan,
-    actor: Actor,
-    phases: Iterable[PhaseSpec],
-    gates: Iterable[GateSpec],
-    name: str = "",
-    comment: str = "",
-) -> RolloutPlan:
-    """Replace a draft's phases and gates (and its name, if given). A draft serves nothing, so
-    no flag version: an audit row and a plan event. `plan.revision` is the one the editor read:
-    a draft changed meanwhile (edited, started) refuses with PlanConflict."""
-    _require(actor, plan, comment, "edit this rollout")
-    locked = plan_locked(plan.pk)
-    assert locked is not None
-    if locked.status != PlanStatus.DRAFT:
-        raise ConfigError([("status", f"Only a draft is edited; this plan is {locked.status}.")])
-    if plan.revision != locked.revision:
-        raise PlanConflict(f"rollout #{plan.pk} changed meanwhile; reload it")
-    phase_specs, gate_specs = list(phases), list(gates)
-    plan_validate(locked.flag, locked.variant, locked.replaces, phase_specs, gate_specs)
-    locked.phases.all().delete()
-    locked.gates.all().delete()
-    _steps_write(locked, phase_specs, gate_specs)
-    _claim(locked, name=name.strip() or locked.name)
-    counts = f"{len(phase_specs)} phases, {len(gate_specs)} gates"
-    _audit(locked, actor, "edited", f"edited draft rollout #{locked.pk}: {counts}", comment)
-    _event(locked, "edited", actor, comment, phases=len(phase_specs), gates=len(gate_specs))
-    return locked
-
-
 # --- steps ---------------------------------------------------------------------------------
 
 
@@ -165,6 +133,18 @@ def plan_locked(plan_id: int, *, skip_locked: bool = False) -> RolloutPlan | Non
         "flag", "environment"
     )
     return rows.filter(pk=plan_id).first()
+
+
+def _locked_in(plan: RolloutPlan, statuses: Collection[str], refusal: str) -> RolloutPlan:
+    """The plan row-locked, if it is still in one of `statuses` (else ConfigError `refusal`,
+    which may name its `{status}`) and at the revision the caller read (else PlanConflict)."""
+    locked = plan_locked(plan.pk)
+    assert locked is not None
+    if locked.status not in statuses:
+        raise ConfigError([("status", refusal.format(status=locked.status))])
+    if plan.revision != locked.revision:
+        raise PlanConflict(f"rollout #{plan.pk} changed meanwhile")
+    return locked
 
 
 def _config_set_rules(
@@ -246,12 +226,7 @@ def plan_advance(*, plan: RolloutPlan, actor: Actor, comment: str = "") -> Rollo
     """The next phase now (a person's "advance now", or the job when a healthy phase's time is
     up). Past the last phase the plan completes."""
     _require(actor, plan, comment, "advance this rollout")
-    locked = plan_locked(plan.pk)
-    assert locked is not None
-    if locked.status not in ACTIVE_STATUSES:
-        raise ConfigError([("status", f"This plan is {locked.status}.")])
-    if plan.revision != locked.revision:
-        raise PlanConflict(f"rollout #{plan.pk} changed meanwhile")
+    locked = _locked_in(plan, ACTIVE_STATUSES, "This plan is {status}.")
     phases = locked.phase_list()
     nxt = locked.current_phase + 1
     if nxt >= len(phases) or phases[nxt].completes:
@@ -301,12 +276,7 @@ def plan_rollback(
 ) -> RolloutPlan:
     """Take back exactly what the plan changed: its rules. Edits made meanwhile stay."""
     _require(actor, plan, comment, "roll back this rollout")
-    locked = plan_locked(plan.pk)
-    assert locked is not None
-    if locked.status not in ACTIVE_STATUSES:
-        raise ConfigError([("status", f"This plan is {locked.status}.")])
-    if plan.revision != locked.revision:
-        raise PlanConflict(f"rollout #{plan.pk} changed meanwhile")
+    locked = _locked_in(plan, ACTIVE_STATUSES, "This plan is {status}.")
     note = comment or f"rollout #{locked.pk} rolled back"
     if locked.template == "blue_green":
         from .bluegreen import switch_back_changes

@@ -19,8 +19,8 @@ from flags import policy
 from flags.models import Environment
 from flags.views._common import actor, change_errors, comment_from, get_flag, page
 
-from . import plans
-from .models import PlanStatus, RolloutPlan
+from . import editing, plans
+from .models import ACTIVE_STATUSES, PlanStatus, RolloutPlan
 from .plan_form import (
     GateRow,
     PhaseRow,
@@ -111,46 +111,55 @@ def rollout_new(request: HttpRequest, key: str) -> HttpResponse:
     return HttpResponseRedirect(reverse("flag_rollouts", args=[key]) + f"#plan-{plan.pk}")
 
 
+def _edit_save(request: HttpRequest, plan: RolloutPlan, rows: tuple[Any, Any], name: str) -> None:
+    """A draft's phases and gates, or a started plan's gates (ValidationError if refused)."""
+    phases, gates = rows_specs(*rows)
+    who, comment = actor(request), comment_from(request)
+    if plan.status in ACTIVE_STATUSES:
+        editing.plan_gates_update(plan=plan, actor=who, gates=gates, comment=comment)
+    else:
+        editing.plan_draft_update(
+            plan=plan, actor=who, phases=phases, gates=gates, name=name, comment=comment
+        )
+
+
 @login_required
 def rollout_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    """A draft's phases and gates (and name): GET the form, POST to save."""
+    """A draft's phases and gates (and name), or a started plan's gate thresholds: GET the
+    form, POST to save."""
     plan = get_object_or_404(RolloutPlan.objects.select_related("flag", "environment"), pk=pk)
+    started = plan.status in ACTIVE_STATUSES
     errors: list[tuple[str, str]] = []
     phase_rows = phase_rows_from(plan.phase_list())
     gate_rows = gate_rows_from(plan.gates.all())
     name, revision = plan.name, plan.revision
     if request.method == "POST":
         policy.require_environment(request.user, plan.environment)
-        phase_rows, gate_rows = rows_parse(request.POST)
+        posted_phases, gate_rows = rows_parse(request.POST)
+        phase_rows = phase_rows if started else posted_phases
         name = request.POST.get("name", "").strip()[:200]
         posted = request.POST.get("revision", "")
         plan.revision = revision = int(posted) if posted.isdigit() else revision
         try:
-            phases, gates = rows_specs(phase_rows, gate_rows)
-            plans.plan_draft_update(
-                plan=plan,
-                actor=actor(request),
-                phases=phases,
-                gates=gates,
-                name=name,
-                comment=comment_from(request),
-            )
+            _edit_save(request, plan, ([] if started else phase_rows, gate_rows), name)
         except ValidationError as exc:
-            errors = rows_errors(change_errors(exc), phase_rows, gate_rows)
+            errors = rows_errors(change_errors(exc), posted_phases, gate_rows)
         except plans.PlanConflict as exc:
             errors = [("", str(exc))]
         else:
-            messages.success(request, f"Draft rollout #{plan.pk} saved.")
+            what = "gates" if started else "draft"
+            messages.success(request, f"Rollout #{plan.pk}: {what} saved.")
             return HttpResponseRedirect(reverse("flag_rollouts", args=[plan.flag.key]))
     context = {
         "plan": plan,
         "flag": plan.flag,
         "editable": plan.status == PlanStatus.DRAFT,
+        "started": started,
         "can_edit": policy.access_for(request.user).can_change(plan.environment),
         "name": name,
         "revision": revision,
         "comment": request.POST.get("comment", ""),
         "form_errors": errors,
-        **rows_context(phase_rows, gate_rows),
+        **rows_context(phase_rows, gate_rows, gates_fixed=started),
     }
     return page(request, "releases/plan_edit.html", context, status=400 if errors else 200)

@@ -5,7 +5,7 @@
   "use strict";
 
   function setup(box) {
-    if (box.dataset.ready) return;
+    if (box.dataset.ready || box.dataset.fixed) return; // a started plan's gates: no rows come or go
     box.dataset.ready = "1";
     var list = box.querySelector(".plan-row-list");
     var add = box.querySelector(".plan-row-add");

@@ -7,7 +7,7 @@ from typing import Any
 
 from flags.models import AuditEvent
 from releases.models import PlanStatus, RolloutPlan
-from releases.plans import plan_create, plan_start
+from releases.plans import plan_create, plan_rollback, plan_start
 from tests.flags.builders import environments
 from tests.flags.ui_support import client_for
 
@@ -51,10 +51,11 @@ def test_it_edits_a_draft(admin_user: Any, actor: Any) -> None:
     assert plan.events.filter(kind="edited").count() == 1
 
 
-def test_it_refuses_to_edit_a_started_plan(admin_user: Any, actor: Any) -> None:
+def test_it_refuses_to_edit_an_ended_plan(admin_user: Any, actor: Any) -> None:
     plan = plan_start(plan=_draft(actor, environments()[0]), actor=actor)
+    plan = plan_rollback(plan=plan, actor=actor, comment="no")
     client = client_for(admin_user)
-    assert "only a draft" in client.get(f"/rollouts/{plan.pk}/edit/").content.decode()
+    assert "no longer change" in client.get(f"/rollouts/{plan.pk}/edit/").content.decode()
     data = {"revision": str(plan.revision), **rows_data([("50 %", "1")], [])}
     r = client.post(f"/rollouts/{plan.pk}/edit/", data)
     assert r.status_code == 400 and "Only a draft is edited" in r.content.decode()
