@@ -48,6 +48,7 @@ def new_plan_form(
     phases: list[PhaseRow] | None = None,
     gates: list[GateRow] | None = None,
     errors: list[tuple[str, str]] | None = None,
+    posted: bool = False,
 ) -> dict[str, Any]:
     """The new-plan form's context: the template chosen in `source` (GET or POST data) and its
     rows, or the rows people posted, with their other fields kept."""
@@ -60,7 +61,7 @@ def new_plan_form(
         "templates": TEMPLATES,
         "template": template,
         "values": values,
-        "start": bool(source.get("start")) if "variant" in source else True,
+        "start": bool(source.get("start")) if posted else True,
         "form_errors": errors or [],
         **rows_context(phases, gates),
     }
@@ -84,7 +85,7 @@ def rollout_new(request: HttpRequest, key: str) -> HttpResponse:
         phase_rows = phase_rows_from(template_phases(_template(request.POST)))
     if not rows_posted(request.POST, "gate"):
         gate_rows = gate_rows_from(DEFAULT_GATES)
-    form = new_plan_form(request.POST, phases=phase_rows, gates=gate_rows)
+    form = new_plan_form(request.POST, phases=phase_rows, gates=gate_rows, posted=True)
     try:
         phases, gates = rows_specs(phase_rows, gate_rows)
         with transaction.atomic():  # a refused start leaves no draft behind

@@ -36,6 +36,14 @@
       add.hidden = shown().length >= max;
     }
     function wire(row) {
+      if (kind === "phase") {
+        // A template's phase name describes its audience: once the audience changes, the
+        // untouched name goes (a blank name is the audience itself).
+        var audience = row.querySelector(".plan-audience"), name = row.querySelector(".plan-name");
+        audience.addEventListener("input", function () {
+          if (name.value === name.defaultValue && audience.value !== audience.defaultValue) name.value = "";
+        });
+      }
       var remove = row.querySelector(".plan-row-remove");
       remove.hidden = false;
       remove.addEventListener("click", function () {

@@ -44,6 +44,7 @@ def test_an_admin_shapes_a_draft_edits_it_and_starts_it(
     form.locator("select[name=variant]").select_option("gpt-4")
     form.locator("select[name=replaces]").select_option("gpt-4-turbo")
     page.fill("input[name=phase-1-audience]", "10 %")
+    expect(page.locator("input[name=phase-1-name]")).to_have_value("")  # "5 % of users" went
     page.fill("input[name=phase-1-name]", "ten percent")
     page.fill("input[name=phase-1-hours]", "6")
     page.get_by_role("button", name="Remove phase 3").click()

@@ -34,6 +34,10 @@ def test_it_fills_the_rows_from_the_chosen_template(admin_user: Any) -> None:
     assert "<html" not in part
     assert 'id="rollout-new"' in part and 'value="internal-users"' in part
     assert '<option value="dev">' in part
+    # htmx sends the chosen environment and variants along: they stay, and so does "Start now"
+    kept = client.get(f"{url}&environment=dev&variant=old", HTTP_HX_TARGET="rollout-new", **HTMX)
+    assert '<option value="dev" selected>' in kept.content.decode()
+    assert 'name="start" value="1" checked' in kept.content.decode()
 
 
 def test_it_creates_a_draft_with_custom_phases_and_gates(admin_user: Any) -> None:
