@@ -44,6 +44,8 @@ def _serializer_errors(name: str, errors: Any) -> list[tuple[str, str]]:
     items = errors.items() if isinstance(errors, Mapping) else enumerate(errors)
     for i, item in items:
         for field, messages in (item or {}).items():
+            if isinstance(messages, Mapping):  # a list field's {index: [messages]}
+                messages = [m for ms in messages.values() for m in ms]
             for message in messages if isinstance(messages, list) else [messages]:
                 pairs.append((f"{name}[{i}].{field}", str(message)))
     return pairs

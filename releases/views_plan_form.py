@@ -47,7 +47,6 @@ def new_plan_form(
     *,
     phases: list[PhaseRow] | None = None,
     gates: list[GateRow] | None = None,
-    errors: list[tuple[str, str]] | None = None,
     posted: bool = False,
 ) -> dict[str, Any]:
     """The new-plan form's context: the template chosen in `source` (GET or POST data) and its
@@ -62,7 +61,7 @@ def new_plan_form(
         "template": template,
         "values": values,
         "start": bool(source.get("start")) if posted else True,
-        "form_errors": errors or [],
+        "form_errors": [],
         **rows_context(phases, gates),
     }
 

@@ -41,6 +41,10 @@ def test_it_names_each_bad_field_and_keeps_the_values(admin_user: Any) -> None:
     assert "Phase 3, percentage: A percentage is more than 0 and at most 100." in page
     assert "Gate 2, metric: No metric &#x27;made_up_metric&#x27; in the catalogue." in page
     assert 'class="plan-row has-error"' in page and not RolloutPlan.objects.exists()
+    r = client.post(f"/flags/{flag.key}/rollouts/new/", new_plan_data([("s" * 200, "1")], []))
+    assert "Phase 1, segment: Ensure this field has no more than 128 characters." in (
+        r.content.decode()
+    )
 
 
 def test_it_keeps_a_saved_draft_when_an_edit_is_refused(admin_user: Any, actor: Any) -> None:
