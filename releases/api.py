@@ -26,7 +26,7 @@ from . import plans
 from . import serializers as s
 from .models import RolloutPlan, ScheduledChange
 from .scheduled import scheduled_change_cancel, scheduled_change_create
-from .templates_builtin import GateSpec, PhaseSpec
+from .validation import plan_specs_from
 
 TAGS = ["management: rollouts"]
 
@@ -71,12 +71,10 @@ class PlanListView(ManagementView):
         flag, environment = flag_get(key), environment_get(env)
         policy.require_environment(request.user, environment)
         data = parsed(s.PlanCreateSerializer, request)
-        phases = (
-            [PhaseSpec(**{**p, "segments": tuple(p.get("segments", ()))}) for p in data["phases"]]
-            if data.get("phases")
-            else None
-        )
-        gates = [GateSpec(**g) for g in data["gates"]] if data.get("gates") else None
+        # The page's rows go through the same serializers and plan_specs_from (validation.py).
+        phase_specs, gate_specs = plan_specs_from(data.get("phases", []), data.get("gates", []))
+        phases = phase_specs if data.get("phases") else None
+        gates = gate_specs if data.get("gates") else None
         actor = actor_for(request)
         with config_errors_as_400():
             plan = plans.plan_create(

@@ -9,24 +9,23 @@ workers (or a person and the job) can never both apply it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
 from django.apps import apps
 from django.db import transaction
 
-from experiments.metrics import metric_get
-from experiments.outcomes import SOURCES as OUTCOME_SOURCES
 from flags import policy
 from flags.changes import Actor, audit_record, flag_config_update, flag_update
-from flags.models import Environment, Flag, FlagConfig, Segment
+from flags.models import Environment, Flag, FlagConfig
 from flags.validation import ConfigError
 from flagsite import clock
 
 from .models import ACTIVE_STATUSES, Gate, Phase, PlanEvent, PlanStatus, RolloutPlan
 from .rules import owned_rules, with_owned, without_owned
 from .templates_builtin import DEFAULT_GATES, GateSpec, PhaseSpec, template_phases
+from .validation import plan_validate
 
 ROLLOUT_PLAN = Actor(label="rollout plan")
 AUTOMATIC_ROLLBACK = Actor(label="automatic rollback")
@@ -57,7 +56,7 @@ def plan_create(
     policy.authorize(actor.user, production=environment.is_production, what="plan rollouts")
     phase_specs = list(phases) if phases is not None else list(template_phases(template))
     gate_specs = list(gates) if gates is not None else list(DEFAULT_GATES)
-    _validate(flag, variant, replaces, phase_specs, gate_specs)
+    plan_validate(flag, variant, replaces, phase_specs, gate_specs)
     with transaction.atomic():
         plan = RolloutPlan.objects.create(
             flag=flag,
@@ -68,52 +67,29 @@ def plan_create(
             replaces=replaces,
             created_by=actor.user,
         )
-        Phase.objects.bulk_create(
-            Phase(plan=plan, position=i, **spec.as_fields()) for i, spec in enumerate(phase_specs)
-        )
-        Gate.objects.bulk_create(Gate(plan=plan, **spec.as_fields()) for spec in gate_specs)
+        _steps_write(plan, phase_specs, gate_specs)
         _event(plan, "created", actor, "")
     return plan
 
 
-def _validate(
-    flag: Flag, variant: str, replaces: str, phases: list[PhaseSpec], gates: list[GateSpec]
-) -> None:
-    errors: list[tuple[str, str]] = []
-    keys = flag.variant_keys
-    if variant not in keys:
-        errors.append(("variant", f"{flag.key} has no variant {variant!r}."))
-    if replaces not in keys:
-        errors.append(("replaces", f"{flag.key} has no variant {replaces!r}."))
-    if variant == replaces:
-        errors.append(("replaces", "The plan must replace another variant."))
-    if not phases:
-        errors.append(("phases", "A plan needs at least one phase."))
-    known = set(Segment.objects.values_list("key", flat=True))
-    for i, p in enumerate(phases):
-        if p.percentage is not None and not 0 < p.percentage <= 100:
-            errors.append((f"phases[{i}].percentage", "A percentage is in (0, 100]."))
-        for key in p.segments:
-            if key not in known:
-                errors.append((f"phases[{i}].segments", f"No segment {key!r}."))
-        if p.completes and i != len(phases) - 1:
-            errors.append((f"phases[{i}].completes", "Only the last phase may complete."))
-    for i, g in enumerate(gates):
-        try:
-            metric = metric_get(g.metric, archived=False)  # built-in or team (not archived)
-        except KeyError:
-            metric = None
-        if metric is None:
-            errors.append((f"gates[{i}].metric", f"No metric {g.metric!r} in the catalogue."))
-        elif metric.source not in OUTCOME_SOURCES:
-            what = "gates read LLM calls, feedback and scores (implicit signals: experiments only)"
-            errors.append((f"gates[{i}].metric", f"{g.metric}: {what}."))
-        elif g.compare_with_control and metric.kind != "proportion":
-            errors.append((f"gates[{i}].compare_with_control", "Only proportion metrics compare."))
-        if g.window_seconds <= 0:
-            errors.append((f"gates[{i}].window_seconds", "A window is at least 1 second."))
-    if errors:
-        raise ConfigError(errors)
+def _steps_write(plan: RolloutPlan, phases: list[PhaseSpec], gates: list[GateSpec]) -> None:
+    Phase.objects.bulk_create(
+        Phase(plan=plan, position=i, **spec.as_fields()) for i, spec in enumerate(phases)
+    )
+    Gate.objects.bulk_create(Gate(plan=plan, **spec.as_fields()) for spec in gates)
+
+
+def _audit(plan: RolloutPlan, actor: Actor, kind: str, summary: str, comment: str) -> None:
+    """An audit row for a change that serves nothing new (no flag version)."""
+    audit_record(
+        actor=actor,
+        action=f"flag.rollout_{kind}",
+        object_type="flag",
+        object_key=plan.flag.key,
+        environment=plan.environment,
+        summary=summary,
+        comment=comment,
+    )
 
 
 # --- steps ---------------------------------------------------------------------------------
@@ -157,6 +133,18 @@ def plan_locked(plan_id: int, *, skip_locked: bool = False) -> RolloutPlan | Non
         "flag", "environment"
     )
     return rows.filter(pk=plan_id).first()
+
+
+def _locked_in(plan: RolloutPlan, statuses: Collection[str], refusal: str) -> RolloutPlan:
+    """The plan row-locked, if it is still in one of `statuses` (else ConfigError `refusal`,
+    which may name its `{status}`) and at the revision the caller read (else PlanConflict)."""
+    locked = plan_locked(plan.pk)
+    assert locked is not None
+    if locked.status not in statuses:
+        raise ConfigError([("status", refusal.format(status=locked.status))])
+    if plan.revision != locked.revision:
+        raise PlanConflict(f"rollout #{plan.pk} changed meanwhile")
+    return locked
 
 
 def _config_set_rules(
@@ -238,12 +226,7 @@ def plan_advance(*, plan: RolloutPlan, actor: Actor, comment: str = "") -> Rollo
     """The next phase now (a person's "advance now", or the job when a healthy phase's time is
     up). Past the last phase the plan completes."""
     _require(actor, plan, comment, "advance this rollout")
-    locked = plan_locked(plan.pk)
-    assert locked is not None
-    if locked.status not in ACTIVE_STATUSES:
-        raise ConfigError([("status", f"This plan is {locked.status}.")])
-    if plan.revision != locked.revision:
-        raise PlanConflict(f"rollout #{plan.pk} changed meanwhile")
+    locked = _locked_in(plan, ACTIVE_STATUSES, "This plan is {status}.")
     phases = locked.phase_list()
     nxt = locked.current_phase + 1
     if nxt >= len(phases) or phases[nxt].completes:
@@ -293,12 +276,7 @@ def plan_rollback(
 ) -> RolloutPlan:
     """Take back exactly what the plan changed: its rules. Edits made meanwhile stay."""
     _require(actor, plan, comment, "roll back this rollout")
-    locked = plan_locked(plan.pk)
-    assert locked is not None
-    if locked.status not in ACTIVE_STATUSES:
-        raise ConfigError([("status", f"This plan is {locked.status}.")])
-    if plan.revision != locked.revision:
-        raise PlanConflict(f"rollout #{plan.pk} changed meanwhile")
+    locked = _locked_in(plan, ACTIVE_STATUSES, "This plan is {status}.")
     note = comment or f"rollout #{locked.pk} rolled back"
     if locked.template == "blue_green":
         from .bluegreen import switch_back_changes
@@ -345,15 +323,8 @@ def _hold(plan: RolloutPlan, *, actor: Actor, comment: str, kind: str) -> Rollou
         started: datetime = locked.phase_started_at or now
         held = now - (locked.paused_at or now)
         _claim(locked, status=PlanStatus.RUNNING, paused_at=None, phase_started_at=started + held)
-    audit_record(
-        actor=actor,
-        action=f"flag.rollout_{kind}d",
-        object_type="flag",
-        object_key=locked.flag.key,
-        environment=locked.environment,
-        summary=f"{kind}d rollout #{locked.pk} of {locked.flag.key} in {locked.environment.key}",
-        comment=comment,
-    )
+    summary = f"{kind}d rollout #{locked.pk} of {locked.flag.key} in {locked.environment.key}"
+    _audit(locked, actor, f"{kind}d", summary, comment)
     _event(locked, f"{kind}d", actor, comment)
     return locked
 

@@ -2,7 +2,7 @@ from django.urls import path
 
 import flags.api_urls  # noqa: F401  (registers the <sint:…> converter)
 
-from . import api, views
+from . import api, views, views_plan_form
 
 urlpatterns = [
     path(
@@ -33,7 +33,8 @@ urlpatterns = [
         name="bluegreen_switch",
     ),
     path("flags/<key:key>/rollouts/", views.flag_rollouts, name="flag_rollouts"),
-    path("flags/<key:key>/rollouts/new/", views.rollout_new, name="rollout_new"),
+    path("flags/<key:key>/rollouts/new/", views_plan_form.rollout_new, name="rollout_new"),
+    path("rollouts/<int:pk>/edit/", views_plan_form.rollout_edit, name="rollout_edit"),
     path("rollouts/<int:pk>/<str:action>/", views.rollout_action, name="rollout_action"),
     path("rollouts/", views.rollouts_dashboard, name="rollouts_dashboard"),
 ]

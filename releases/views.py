@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from alerts.models import Alert
 from experiments.metrics import metric_get
 from flags import policy
-from flags.models import Environment
+from flags.models import Environment, Flag
 from flags.views._common import actor, change_errors, comment_from, get_flag, page
 from flags.views.dashboard import flag_row
 from flagsite import clock
@@ -27,7 +27,7 @@ from .bluegreen import bluegreen_state, bluegreen_switch
 from .gates import fmt
 from .models import ACTIVE_STATUSES, Gate, GateReading, RolloutPlan, ScheduledChange
 from .scheduled import scheduled_change_cancel
-from .templates_builtin import TEMPLATES
+from .views_plan_form import new_plan_form
 
 TREND_POINTS = 30
 TREND_W, TREND_H = 120, 28
@@ -107,24 +107,26 @@ def plan_context(plan: RolloutPlan, user: Any) -> dict[str, Any]:
     }
 
 
-@login_required
-def flag_rollouts(request: HttpRequest, key: str) -> HttpResponse:
-    flag = get_flag(key)
+def rollouts_context(request: HttpRequest, flag: Flag) -> dict[str, Any]:
+    """The Rollouts tab's context (the new-plan form's own context is added by the caller)."""
     environments = list(Environment.objects.all())
     all_plans = list(RolloutPlan.objects.filter(flag=flag).select_related("environment", "flag"))
     active = [plan_context(p, request.user) for p in all_plans if p.is_active]
-    drafts = [p for p in all_plans if p.status == "draft"]
     past = [p for p in all_plans if not p.is_active and p.status != "draft"]
-    context = {
+    access = policy.access_for(request.user)
+    return {
         "flag": flag,
         "tab": "rollouts",
         "row": flag_row(flag, environments, request.user, clock.now()),
         "environments": environments,
         "active": active,
-        "drafts": drafts,
+        "drafts": [
+            {"plan": p, "gates": list(p.gates.all()), "can_edit": access.can_change(p.environment)}
+            for p in all_plans
+            if p.status == "draft"
+        ],
         "past": past,
         "latest_ended": plan_context(past[0], request.user) if past else None,
-        "templates": TEMPLATES,
         "upcoming": _upcoming_phases(all_plans),
         "bluegreen": [
             {"env": env, "state": bluegreen_state(flag, env)}
@@ -137,6 +139,19 @@ def flag_rollouts(request: HttpRequest, key: str) -> HttpResponse:
             .order_by("-run_at")[:20]
         ),
     }
+
+
+@login_required
+def flag_rollouts(request: HttpRequest, key: str) -> HttpResponse:
+    """The tab; `?template=` fills the new-plan form with that template's rows (htmx asks for
+    just the form: `HX-Target: rollout-new`)."""
+    form = new_plan_form(request.GET)
+    htmx = getattr(request, "htmx", None)
+    if htmx and htmx.target == "rollout-new":
+        flag = get_flag(key)
+        context = {"flag": flag, "environments": Environment.objects.all(), "new_plan": form}
+        return page(request, "releases/_plan_new_form.html", context)
+    context = {**rollouts_context(request, get_flag(key)), "new_plan": form}
     return page(request, "releases/flag_rollouts.html", context)
 
 
@@ -165,32 +180,6 @@ def _upcoming_phases(all_plans: list[RolloutPlan]) -> list[dict[str, Any]]:
 def _back(plan_or_key: RolloutPlan | str) -> HttpResponseRedirect:
     key = plan_or_key if isinstance(plan_or_key, str) else plan_or_key.flag.key
     return HttpResponseRedirect(reverse("flag_rollouts", args=[key]))
-
-
-@login_required
-@require_POST
-def rollout_new(request: HttpRequest, key: str) -> HttpResponse:
-    flag = get_flag(key)
-    environment = get_object_or_404(Environment, key=request.POST.get("environment", ""))
-    policy.require_environment(request.user, environment)
-    template = request.POST.get("template", "canary")
-    if template not in TEMPLATES:
-        template = "canary"
-    try:
-        plan = plans.plan_create(
-            flag=flag,
-            environment=environment,
-            variant=request.POST.get("variant", ""),
-            replaces=request.POST.get("replaces", ""),
-            template=template,
-            actor=actor(request),
-        )
-        if request.POST.get("start"):
-            plans.plan_start(plan=plan, actor=actor(request), comment=comment_from(request))
-    except ValidationError as exc:
-        for path, message in change_errors(exc):
-            messages.error(request, f"{path}: {message}" if path else message)
-    return _back(key)
 
 
 @login_required

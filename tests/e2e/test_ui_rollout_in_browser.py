@@ -58,7 +58,7 @@ def test_a_breaching_canary_is_rolled_back_and_the_page_says_why(
     form.locator("select[name=environment]").select_option("development")
     form.locator("select[name=variant]").select_option("gpt-4")
     form.locator("select[name=replaces]").select_option("gpt-4-turbo")
-    form.locator("button").click()
+    form.get_by_role("button", name="Create plan").click()
     page.wait_for_selector(".rollout-status[data-status=running]")
     assert page.locator(".phase-current").first.inner_text().startswith("1 %")
     # When the application reports 60 failing calls served by gpt-4 through the SDK
