@@ -187,7 +187,7 @@ def test_a_failed_cache_write_is_said_on_the_page(editor_user: Any, dead_cache: 
     environments()
     bool_flag()
     client = client_for(editor_user)
-    fragment = client.post("/flags/new-checkout/env/dev/toggle/", {"enabled": "true"}, **HTMX)
+    fragment = client.post("/flags/new-checkout/env/dev/toggle/", {"enabled": "true"}, headers=HTMX)
     assert fragment.status_code == 200
     html = fragment.content.decode()
     assert 'hx-swap-oob="beforeend"' in html

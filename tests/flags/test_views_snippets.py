@@ -107,7 +107,7 @@ def test_the_curl_command_works_when_replayed(viewer_user: Any) -> None:
 
 def test_switching_environment_updates_the_snippets_out_of_band(viewer_user: Any) -> None:
     setup_flag()
-    response = client_for(viewer_user).get("/flags/new-checkout/env/prod/targeting/", **HTMX)
+    response = client_for(viewer_user).get("/flags/new-checkout/env/prod/targeting/", headers=HTMX)
     body = response.content.decode()
     assert 'id="usage-snippets"' in body and 'hx-swap-oob="true"' in body
     assert "data-snippets-env>Prod<" in body
