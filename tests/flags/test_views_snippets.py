@@ -47,13 +47,12 @@ def _default_literal(code: str) -> Any:
     """The evaluation call's name and its default argument, as a Python value."""
     tree = ast.parse(code)
     calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
-    call = next(
-        c
+    name, call = next(
+        (c.func.attr, c)
         for c in calls
         if isinstance(c.func, ast.Attribute)
         and (c.func.attr.endswith("_variation") or c.func.attr.endswith("_value"))
     )
-    name = call.func.attr  # type: ignore[attr-defined]
     index = 2 if name.endswith("_variation") else 1
     return name, ast.literal_eval(call.args[index])
 
