@@ -102,9 +102,12 @@ def feedback_search(
     filters: dict[str, Any], *, with_category: bool = True
 ) -> QuerySet[WithAnnotations[Feedback, _SearchAnnotations]]:
     """Feedback matching the inbox filters (cleaned InboxFilters data), newest first."""
-    base = Feedback.objects.all()
     # A changed vote counts once: only the latest per (response, user), unless asked for all.
-    base = base.with_replaced() if filters.get("votes") == "all" else base.current()
+    base: QuerySet[Feedback, Any] = (
+        Feedback.objects.with_replaced()
+        if filters.get("votes") == "all"
+        else Feedback.objects.current()
+    )
     qs = base.select_related("environment", "resolved_by").annotate(
         effective=_effective_category(), linked_call_id=_linked_call_id()
     )

@@ -9,11 +9,16 @@ rollouts and cost reports make (by environment and time, flag/variant, conversat
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, TypedDict
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 
 from flags.models import Environment
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 
 class Category(models.TextChoices):
@@ -51,6 +56,10 @@ def _unique_event(name: str) -> models.UniqueConstraint:
     return models.UniqueConstraint(fields=["environment", "event_id"], name=name)
 
 
+class _Replaced(TypedDict):
+    replaced: bool
+
+
 class FeedbackQuerySet(models.QuerySet["Feedback"]):
     def superseded(self) -> Exists:
         """True for a vote that the same user replaced later on the same response.
@@ -82,7 +91,7 @@ class FeedbackQuerySet(models.QuerySet["Feedback"]):
         this, so a changed vote is never counted twice."""
         return self.filter(~self.superseded())
 
-    def with_replaced(self) -> FeedbackQuerySet:
+    def with_replaced(self) -> models.QuerySet[WithAnnotations[Feedback, _Replaced], Any]:
         """Every vote, each annotated `replaced` (True when a later vote supersedes it)."""
         return self.annotate(replaced=self.superseded())
 

@@ -15,7 +15,7 @@ def _mypy_config() -> dict:
     return tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]
 
 
-def test_mypy_checks_every_package_of_the_project():
+def test_mypy_checks_every_package_of_the_project() -> None:
     files = _mypy_config()["files"]
     packages = sorted(
         p.parent.name
@@ -23,11 +23,11 @@ def test_mypy_checks_every_package_of_the_project():
         if p.parent.name not in {"tests", "scripts", "docs"}
     )
     assert packages, "no packages found next to pyproject.toml"
-    for package in [*packages, "bench", "sdk/flagsite_sdk"]:
+    for package in [*packages, "bench", "sdk/flagsite_sdk", "tests"]:
         assert package in files, f"{package} is not type-checked"
 
 
-def test_mypy_uses_the_django_and_drf_plugins_and_never_ignores_errors():
+def test_mypy_uses_the_django_and_drf_plugins_and_never_ignores_errors() -> None:
     config = _mypy_config()
     assert "mypy_django_plugin.main" in config["plugins"]
     assert "mypy_drf_plugin.main" in config["plugins"]
@@ -43,7 +43,7 @@ def test_mypy_uses_the_django_and_drf_plugins_and_never_ignores_errors():
     assert not any("flagsite_sdk" in str(o["module"]) for o in overrides)
 
 
-def test_make_lint_runs_mypy_and_ci_lints_before_the_tests():
+def test_make_lint_runs_mypy_and_ci_lints_before_the_tests() -> None:
     makefile = (ROOT / "Makefile").read_text()
     lint = re.search(r"^lint:.*?\n((?:\t.*\n)+)", makefile, re.M)
     assert lint and "$(BIN)/mypy" in lint.group(1)

@@ -6,6 +6,17 @@ __version__ = "0.1.0"
 # server does) stays free of the client's threads-and-HTTP modules.
 __all__ = ["Client", "ClientStats", "Evaluation", "TestClient", "prompt_hash"]
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    # What type checkers see: without these, `from flagsite_sdk import Client` in the caller's
+    # code is typed by __getattr__'s `object` (not callable, no attributes).
+    from .client import Client
+    from .engine import Evaluation
+    from .events import prompt_hash
+    from .stats import ClientStats
+    from .testing import TestClient
+
 
 def __getattr__(name: str) -> object:
     if name == "Client":

@@ -18,8 +18,7 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from .checks import (
@@ -36,7 +35,6 @@ from .engine import (
     ERROR,
     FLAG_NOT_FOUND,
     GENERAL,
-    STATIC,
     Evaluation,
     Ruleset,
     compile_ruleset,
@@ -44,6 +42,7 @@ from .engine import (
 )
 from .engine.model import FlagFunction
 from .events import EventBuffer, EventSender
+from .overrides import Overrides
 from .polling import Poller
 from .reporting import Reporting
 from .stats import ClientStats
@@ -61,7 +60,6 @@ log = logging.getLogger("flagsite_sdk")
 
 T = TypeVar("T")
 Context = Mapping[str, Any]
-OVERRIDE_RULE_ID = "override"
 _EMPTY: Context = {}
 
 
@@ -75,17 +73,14 @@ def _with_key(context: Context | None) -> Context:
     return {**context, "key": targeting_key}
 
 
-def _constant(result: Evaluation) -> FlagFunction:
-    return lambda context, memo=None, /: result
-
-
-class Client(Reporting):
+class Client(Reporting, Overrides):
     """The flagsite SDK client. Thread-safe; create one per process and share it.
 
     `base_url`/`server_key` point at the flagsite server and an environment's server key. The
     client fetches the ruleset at start (waiting up to `start_wait` seconds for it), then polls
     every `poll_interval` seconds in a background thread. `offline=True` makes no network calls
-    at all (use `bootstrap` for the flags). See docs/sdk.md for every option.
+    at all (use `bootstrap` for the flags). See docs/sdk.md for every option. The reporting
+    methods are in reporting.py, the overrides (for tests) in overrides.py.
     """
 
     def __init__(
@@ -344,48 +339,6 @@ class Client(Reporting):
                 "flagsite: the server is unreachable; serving the cached ruleset from %s",
                 self._cache_path,
             )
-
-    # -- overrides (for the application's tests) -------------------------------------------------
-
-    def _merged(self, ruleset: Ruleset | None) -> dict[str, FlagFunction]:  # with the lock held
-        functions = dict(ruleset.functions) if ruleset is not None else {}
-        for key, result in self._overrides.items():
-            functions[key] = _constant(result)
-        return functions
-
-    def set_override(self, flag_key: str, value: Any) -> None:
-        """Serve `value` for `flag_key` to everyone (reason STATIC, rule_id "override") until
-        cleared, whatever the ruleset says. Overridden flags record no exposures."""
-        with self._lock:
-            self._overrides[flag_key] = Evaluation(value, None, STATIC, OVERRIDE_RULE_ID, None)
-            self._functions = self._merged(self._ruleset)
-
-    def clear_override(self, flag_key: str) -> None:
-        with self._lock:
-            self._overrides.pop(flag_key, None)
-            self._functions = self._merged(self._ruleset)
-
-    def clear_overrides(self) -> None:
-        with self._lock:
-            self._overrides.clear()
-            self._functions = self._merged(self._ruleset)
-
-    @contextmanager
-    def override(self, flag_key: str, value: Any) -> Iterator[None]:
-        """`with client.override("llm-model", "gpt-4-turbo"): ...` (nests; restores what was
-        there before, another override included)."""
-        with self._lock:
-            previous = self._overrides.get(flag_key)
-        self.set_override(flag_key, value)
-        try:
-            yield
-        finally:
-            if previous is None:
-                self.clear_override(flag_key)
-            else:
-                with self._lock:
-                    self._overrides[flag_key] = previous
-                    self._functions = self._merged(self._ruleset)
 
     # -- events (the reporting methods are in reporting.py) -----------------------------
 

@@ -127,7 +127,7 @@ def smtp_server() -> Iterator[Mailbox]:
             self.wfile.write(line.encode() + b"\r\n")
 
         def handle(self) -> None:
-            sender, rcpts = "", []
+            sender, rcpts = "", list[str]()
             self.reply("220 localhost test SMTP")
             while line := self.rfile.readline():
                 command = line.decode().strip()

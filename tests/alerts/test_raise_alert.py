@@ -110,7 +110,8 @@ def test_details_that_are_not_json_are_refused_before_anything_is_written(db: An
 def test_resolve_alert_resolves_only_unresolved(db: Any) -> None:
     assert resolve_alert(source="budget", dedupe_key="none") is None
     alert = budget_alert()
-    assert resolve_alert(source="budget", dedupe_key=alert.dedupe_key).status == "resolved"
+    resolved = resolve_alert(source="budget", dedupe_key=alert.dedupe_key)
+    assert resolved is not None and resolved.status == "resolved"
     assert resolve_alert(source="budget", dedupe_key=alert.dedupe_key) is None
 
 

@@ -20,7 +20,7 @@ class LaneClientHandler(ClientHandler):
 
     answered = 0
 
-    def __call__(self, environ: dict[str, Any]) -> Any:  # type: ignore[override]
+    def __call__(self, environ: dict[str, Any]) -> Any:
         answer = lane.answer(environ)
         if answer is not None:
             LaneClientHandler.answered += 1
@@ -32,13 +32,17 @@ class LaneClientHandler(ClientHandler):
         return response
 
 
+class _LaneResponse(HttpResponse):
+    wsgi_request: WSGIRequest  # as on the test client's responses
+
+
 def lane_response(
     environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes
 ) -> Any:
     """The lane's answer as the test client's response object: these headers and no others."""
-    response = HttpResponse(body, status=int(status[:3]))
+    response = _LaneResponse(body, status=int(status[:3]))
     response.headers._store = {name.lower(): (name, value) for name, value in headers}
-    response.wsgi_request = WSGIRequest(environ)  # type: ignore[attr-defined]
+    response.wsgi_request = WSGIRequest(environ)
     return response
 
 

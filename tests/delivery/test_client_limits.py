@@ -103,10 +103,9 @@ def test_behind_trusted_proxies_the_caller_is_read_from_x_forwarded_for(
 ) -> None:
     settings.FLAGSITE_RATE_LIMIT_CLIENT_PER_IP = 1
     setattr(settings, name, 1)  # the new name, or its deprecated alias
-    xff = "HTTP_X_FORWARDED_FOR"
-    assert _evaluate(client, "10.0.0.1", **{xff: "203.0.113.1"}) == 200
-    assert _evaluate(client, "10.0.0.1", **{xff: "203.0.113.2"}) == 200
-    assert _evaluate(client, "10.0.0.1", **{xff: "spoofed, 203.0.113.2"}) == 429
+    assert _evaluate(client, "10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.1") == 200
+    assert _evaluate(client, "10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.2") == 200
+    assert _evaluate(client, "10.0.0.1", HTTP_X_FORWARDED_FOR="spoofed, 203.0.113.2") == 429
 
 
 @pytest.mark.django_db

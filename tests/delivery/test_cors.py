@@ -32,7 +32,9 @@ SERVER_ONLY = [
 ]
 
 
-def _call(client: Any, method: str, path: str, headers: dict[str, str], body: Any, **extra: Any):  # type: ignore[no-untyped-def]
+def _call(
+    client: Any, method: str, path: str, headers: dict[str, str], body: Any, **extra: Any
+) -> Any:
     if method == "get":
         return client.get(path, **headers, **extra)
     return client.post(path, body, content_type="application/json", **headers, **extra)

@@ -56,7 +56,10 @@ def _etag(client: Any, url: str, body: Any, headers: dict[str, str]) -> str:
     return str(_request(client, method, url, body, headers)["ETag"])
 
 
-STEADY = [
+# (method, url, body, headers)
+Request = tuple[str, str, Any, dict[str, str]]
+
+STEADY: list[Request] = [
     ("GET", "/api/v1/sdk/ruleset", None, SERVER),
     ("GET", "/api/v1/sdk/ruleset", None, {**SERVER, **ORIGIN}),
     ("POST", "/api/v1/evaluate", CONTEXT, CLIENT),
@@ -102,7 +105,7 @@ def test_it_answers_304_as_the_ordinary_path_does(
     assert fast == ordinary
 
 
-LEFT_ALONE = [
+LEFT_ALONE: list[Request] = [
     ("GET", "/api/v1/sdk/ruleset", None, CLIENT),  # wrong kind: 403
     ("GET", "/api/v1/sdk/ruleset", None, {}),  # no key: 401
     ("GET", "/api/v1/sdk/ruleset", None, {"HTTP_X_API_KEY": "fs_srv_nope"}),  # unknown: 401

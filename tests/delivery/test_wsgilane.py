@@ -8,6 +8,7 @@ handler; the last tests call `flagsite.wsgi.application` itself, as gunicorn doe
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,6 +17,8 @@ from django.db import close_old_connections
 from django.test import RequestFactory
 
 from delivery import fastlane, limits, wsgilane
+from delivery.exposures import exposures_record
+from delivery.ratelimit import rate_limit_check
 from tests.delivery.conftest import LaneClientHandler
 from tests.flags.test_api_support import (  # noqa: F401  (autouse fixture)
     CLIENT,
@@ -126,7 +129,7 @@ def test_a_poll_is_counted_once_and_over_the_limit_refused_with_the_ordinary_429
 ) -> None:
     settings.FLAGSITE_RATE_LIMIT_PER_MINUTE = 4
     counted = []
-    real = limits.rate_limit_check
+    real = rate_limit_check
 
     def spy(*args: Any, **kwargs: Any) -> Any:
         counted.append(1)
@@ -205,20 +208,32 @@ def test_the_wsgi_application_answers_through_the_lane(
     demo: Any, settings: Any, monkeypatch: Any
 ) -> None:
     sent: list[str] = []
-    for name in ("request_started", "request_finished"):
-        signal = getattr(signals, name)
-        monkeypatch.setattr(signal, "send", lambda name=name, **kw: sent.append(name) or [])
-    factory = RequestFactory()
-    _, headers, _ = _wsgi(factory.get(URL, **SERVER).environ)
-    etag = dict(headers)["ETag"]
-    conditional = {**SERVER, "HTTP_IF_NONE_MATCH": etag}
 
-    learned = _wsgi(factory.get(URL, **conditional).environ)
+    def sender(name: str) -> Callable[..., list[Any]]:
+        def send(*args: Any, **kwargs: Any) -> list[Any]:
+            sent.append(name)
+            return []
+
+        return send
+
+    for name in ("request_started", "request_finished"):
+        monkeypatch.setattr(getattr(signals, name), "send", sender(name))
+    factory = RequestFactory()
+    auth = SERVER["HTTP_AUTHORIZATION"]
+    _, headers, _ = _wsgi(factory.get(URL, HTTP_AUTHORIZATION=auth).environ)
+    etag = dict(headers)["ETag"]
+
+    learned = _wsgi(factory.get(URL, HTTP_AUTHORIZATION=auth, HTTP_IF_NONE_MATCH=etag).environ)
     calls: list[Any] = []
     real = wsgilane.lane.answer
-    monkeypatch.setattr(wsgilane.lane, "answer", lambda env: calls.append(real(env)) or calls[-1])
+
+    def answer(env: dict[str, Any]) -> Any:
+        calls.append(real(env))
+        return calls[-1]
+
+    monkeypatch.setattr(wsgilane.lane, "answer", answer)
     sent.clear()
-    lane = _wsgi(factory.get(URL, **conditional).environ)
+    lane = _wsgi(factory.get(URL, HTTP_AUTHORIZATION=auth, HTTP_IF_NONE_MATCH=etag).environ)
 
     assert calls and calls[-1] is not None  # the lane answered
     assert learned[0] == lane[0] == "304 Not Modified"
@@ -281,9 +296,13 @@ def test_the_steady_state_gets_the_ordinary_paths_answer_byte_for_byte(
 ) -> None:
     if cors == "listed origins":
         settings.FLAGSITE_CORS_ALLOWED_ORIGINS = ["https://app.example"]
-    recorded = []
-    real = fastlane.exposures_record
-    monkeypatch.setattr(fastlane, "exposures_record", lambda *a: recorded.append(a) or real(*a))
+    recorded: list[tuple[Any, ...]] = []
+
+    def spy(*args: Any) -> Any:
+        recorded.append(args)
+        return exposures_record(*args)
+
+    monkeypatch.setattr(fastlane, "exposures_record", spy)
     _send(client, *request_)  # the key becomes known (the ordinary path)
     recorded.clear()
     before = _answered()

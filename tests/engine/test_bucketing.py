@@ -7,6 +7,7 @@ import random
 import subprocess
 import sys
 from pathlib import Path
+from types import FunctionType
 from typing import Any
 
 import mmh3
@@ -110,7 +111,8 @@ def test_compiled_flags_bucket_the_same_with_the_fallback(monkeypatch: pytest.Mo
     monkeypatch.setattr(codegen, "hash32", pure_hash32)
     monkeypatch.setattr(segments, "hash32", pure_hash32)
     pure = ruleset(SPLIT_FLAG, segments=segs)
-    assert pure.functions["split"].__globals__["_h"] is pure_hash32
+    split = pure.functions["split"]
+    assert isinstance(split, FunctionType) and split.__globals__["_h"] is pure_hash32
     assert [evaluate(with_mmh3, "split", c) for c in contexts] == [
         evaluate(pure, "split", c) for c in contexts
     ]
@@ -154,7 +156,9 @@ def test_splits_land_within_half_a_point_of_their_weights() -> None:
     counts = dict.fromkeys("abcd", 0)
     n = 100_000
     for _ in range(n):
-        counts[evaluate(rs, "split", {"key": f"{rng.getrandbits(64):x}"}).variant] += 1  # type: ignore[index]
+        variant = evaluate(rs, "split", {"key": f"{rng.getrandbits(64):x}"}).variant
+        assert variant is not None
+        counts[variant] += 1
     for variant, weight in (("a", 10), ("b", 20), ("c", 30.5), ("d", 39.5)):
         assert abs(100 * counts[variant] / n - weight) < 0.5, counts
 

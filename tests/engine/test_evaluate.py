@@ -33,6 +33,7 @@ def _one(flag: dict[str, Any], context: Any, **kw: Any) -> Evaluation:
 def test_flag_not_found() -> None:
     rs = ruleset(boolean_flag())
     assert evaluate(rs, "nope", {}) == Evaluation(None, None, "ERROR", None, "FLAG_NOT_FOUND")
+    # A wrong key type on purpose: the engine answers ERROR instead of raising.
     assert evaluate(rs, ["unhashable"], {}).reason == "ERROR"  # type: ignore[arg-type]
 
 
@@ -139,6 +140,7 @@ def test_evaluate_all() -> None:
 
 def test_no_context_is_the_empty_context_and_a_non_mapping_is_an_error() -> None:
     rs = ruleset(boolean_flag(rules=[rule("r1", clause("tier", "not_in", "free"))]))
+    # Wrong context types on purpose, as an untyped caller might pass them.
     assert evaluate(rs, "f", None).rule_id == "r1"  # type: ignore[arg-type]
     assert evaluate(rs, "f", 42).error_code == "GENERAL"  # type: ignore[arg-type]
 

@@ -30,7 +30,7 @@ class CountingContext(dict[str, Any]):
         super().__init__(*args)
         self.reads: dict[str, int] = {}
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         self.reads[key] = self.reads.get(key, 0) + 1
         return super().get(key, default)
 
@@ -208,7 +208,7 @@ def test_validating_a_wide_deep_graph_reads_each_segment_a_bounded_number_of_tim
     class Counting(dict[str, Any]):
         reads = 0
 
-        def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        def get(self, key: str, default: Any = None) -> Any:
             if key == "clauses":
                 Counting.reads += 1
             return super().get(key, default)

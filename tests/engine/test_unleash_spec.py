@@ -34,7 +34,7 @@ SPEC_FILES = [
 
 @cache
 def _spec(name: str) -> dict[str, Any]:
-    return json.loads((SPEC_DIR / name).read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    return json.loads((SPEC_DIR / name).read_text(encoding="utf-8"))
 
 
 @cache

@@ -11,8 +11,7 @@ from django.test import Client
 
 from experiments.models import MetricDefinition
 from flags.models import AuditEvent
-from tests.experiments.builders import running_experiment
-from tests.experiments.test_team_metrics import SEARCH_LATENCY
+from tests.experiments.builders import SEARCH_LATENCY, running_experiment
 
 
 def _client(user: Any) -> Client:

@@ -246,7 +246,8 @@ def test_editing_a_running_experiment_is_audited_with_who_and_the_comment(
     ]
     event = AuditEvent.objects.get(action="experiment.guardrails_changed")
     assert event.actor == editor_user and event.comment == "errors are noisy"
-    assert event.object_key == "model-test" and event.environment.key == "development"
+    assert event.object_key == "model-test"
+    assert event.environment is not None and event.environment.key == "development"
     assert event.diff[0]["before"] == list(DEFAULT_GUARDRAILS)
     assert "error_rate ≤ 0.02" in event.summary
     # Saving the same guardrails again records nothing
@@ -292,9 +293,7 @@ def test_the_demo_has_a_team_metric_its_experiment_reads(demo: Any) -> None:
     assert "gpt-4o-latency" in experiment.secondary_metrics
     demo_experiment_load(users=200)  # idempotent
     assert MetricDefinition.objects.filter(key="gpt-4o-latency").count() == 1
-    row = next(
-        r
-        for r in experiment.results.first().data["metrics"]  # type: ignore[union-attr]
-        if r["metric"] == "gpt-4o-latency"
-    )
+    result = experiment.results.first()
+    assert result is not None
+    row = next(r for r in result.data["metrics"] if r["metric"] == "gpt-4o-latency")
     assert row["values"]["v2.0"]["n"] > 0

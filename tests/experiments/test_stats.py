@@ -35,6 +35,7 @@ from experiments.stats import (
     two_proportion_z,
     welch,
 )
+from experiments.stats_power import Test
 
 TOL = 1e-6
 
@@ -56,6 +57,7 @@ def test_welch_matches_scipy_ttest_ind_unequal_var() -> None:
     assert got.abs_lift == pytest.approx(treatment.mean() - control.mean(), abs=TOL)
     assert got.p_value == pytest.approx(ref.pvalue, abs=TOL)
     assert got.df == pytest.approx(ref.df, abs=TOL)
+    assert got.abs_se is not None
     assert got.abs_lift / got.abs_se == pytest.approx(ref.statistic, abs=TOL)
     lo, hi = ref.confidence_interval(0.95)
     assert got.abs_ci == pytest.approx((lo, hi), abs=TOL)
@@ -318,15 +320,15 @@ def test_power_matches_statsmodels(ratio: float) -> None:
 
 
 @pytest.mark.parametrize("test", ["t", "z"])
-def test_sample_size_and_mde_solve_statsmodels_power_equation(test: str) -> None:
+def test_sample_size_and_mde_solve_statsmodels_power_equation(test: Test) -> None:
     # Our solutions make statsmodels' own power function hit the target to 1e-6; its
     # solve_power stops at a looser tolerance, so we agree with it to 1e-5 relative.
     cls = TTestIndPower() if test == "t" else NormalIndPower()
-    n = sample_size(effect=0.6, sd=3.0, power=0.9, ratio=1.5, test=test)  # type: ignore[arg-type]
+    n = sample_size(effect=0.6, sd=3.0, power=0.9, ratio=1.5, test=test)
     assert cls.power(effect_size=0.2, nobs1=n, alpha=0.05, ratio=1.5) == pytest.approx(0.9, abs=TOL)
     ref_n = cls.solve_power(effect_size=0.2, alpha=0.05, power=0.9, ratio=1.5)
     assert n == pytest.approx(ref_n, rel=1e-5)
-    d = mde(n_per_arm=250, power=0.8, test=test)  # type: ignore[arg-type]
+    d = mde(n_per_arm=250, power=0.8, test=test)
     assert cls.power(effect_size=d, nobs1=250, alpha=0.05) == pytest.approx(0.8, abs=TOL)
     assert d == pytest.approx(cls.solve_power(nobs1=250, alpha=0.05, power=0.8), rel=1e-5)
 

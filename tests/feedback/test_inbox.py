@@ -297,7 +297,8 @@ def test_csv_export_follows_the_filters(client: Client, viewer_user: Any, inbox_
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
-    content = b"".join(response.streaming_content).decode()
+    assert response.streaming  # the export is streamed, not built in memory
+    content = response.getvalue().decode()
     rows = list(csv.DictReader(io.StringIO(content)))
     assert {r["id"] for r in rows} == {"fb-a", "fb-b", "fb-d"}
     by_id = {r["id"]: r for r in rows}
@@ -330,7 +331,8 @@ def test_csv_export_quotes_every_field_and_neutralises_formulas(
     client.force_login(viewer_user)
     # When the inbox is exported
     response = client.get("/feedback/export.csv", {"type": "thumbs_down"})
-    content = b"".join(response.streaming_content).decode()
+    assert response.streaming  # the export is streamed, not built in memory
+    content = response.getvalue().decode()
     # Then every field of every line is quoted, whatever the delimiter a reader splits on
     for line in csv.reader(io.StringIO(content)):
         assert line

@@ -10,6 +10,7 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from delivery.models import ApiKey
 from flags.models import Environment, Flag, FlagConfig, PersonalToken, Segment, UserProfile
 from tests.flags.ui_support import setup_flag
 
@@ -91,8 +92,8 @@ def test_flags_segments_environments_and_keys_cannot_be_changed_or_deleted(
     flag = Flag.objects.get(key="llm-model")
     seg = Segment.objects.first()
     dev = Environment.objects.get(key="development")
-    api_key_model = next(m for m in apps.get_models() if m.__name__ == "ApiKey")
-    key = api_key_model.objects.first()
+    key = ApiKey.objects.first()
+    assert seg is not None and key is not None
     for model, obj, data in (
         ("Flag", flag, {"key": flag.key, "name": "renamed", "kind": flag.kind}),
         ("Segment", seg, {"key": seg.key, "name": "renamed", "bucket_by": "key"}),
@@ -106,7 +107,7 @@ def test_flags_segments_environments_and_keys_cannot_be_changed_or_deleted(
     assert Flag.objects.get(pk=flag.pk).name == flag.name
     assert Segment.objects.get(pk=seg.pk).name == seg.name
     assert Environment.objects.get(pk=dev.pk).name == dev.name
-    assert api_key_model.objects.get(pk=key.pk).name == key.name
+    assert ApiKey.objects.get(pk=key.pk).name == key.name
     # The list's bulk delete action is gone too.
     listing = root.get(admin_url("Flag")).content.decode()
     assert "delete_selected" not in listing

@@ -38,7 +38,9 @@ def test_a_real_worker_republishes_rulesets(worker: Worker, demo: Any, settings:
     from flagsite.celery import app
 
     with app.connection_for_write(url=redis_url()) as conn:
-        republish_all_rulesets.apply_async(connection=conn)
+        # What Celery does with `connection=conn`, which apply_async's types lack
+        producer = app.amqp.Producer(conn, auto_declare=False)
+        republish_all_rulesets.apply_async(producer=producer)
     # Then the worker rebuilds every environment's ruleset from PostgreSQL into Redis
     deadline = time.monotonic() + 45
     while time.monotonic() < deadline and cache.get("ruleset:version:development") is None:

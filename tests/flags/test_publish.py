@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.db import transaction
+from flagsite_sdk.engine import compile_ruleset
 
 from flags import publish, publish_commit
 from flags.changes import (
@@ -22,6 +23,7 @@ from flags.changes import (
 )
 from flags.models import AuditEvent, Environment, Flag, Segment
 from flags.publish import ruleset_current
+from flags.ruleset import ruleset_build
 from flags.validation import ConfigError
 from tests.flags.builders import bool_flag, environments, segment
 from tests.flags.test_api_support import _fresh_key_cache  # noqa: F401
@@ -34,7 +36,7 @@ ACTOR = Actor(label="test")
 def builds(monkeypatch: Any) -> list[str]:
     """The environments whose ruleset was built, in order."""
     seen: list[str] = []
-    original = publish.ruleset_build
+    original = ruleset_build
 
     def counting(env: Environment) -> Any:
         seen.append(env.key)
@@ -158,7 +160,9 @@ def test_a_failed_cache_write_is_reported_in_the_api_answer_and_the_audit_log(
     from flags.api.tokens import personal_token_create
     from flags.models import UserProfile
 
-    user = UserProfile.objects.filter(role="admin").first().user
+    profile = UserProfile.objects.filter(role="admin").first()
+    assert profile is not None
+    user = profile.user
     token = personal_token_create(user=user, name="t")[1]
     response = client.post(
         "/api/v1/flags/llm-model/environments/development/toggle",
@@ -187,7 +191,7 @@ def test_a_failed_cache_write_is_said_on_the_page(editor_user: Any, dead_cache: 
     environments()
     bool_flag()
     client = client_for(editor_user)
-    fragment = client.post("/flags/new-checkout/env/dev/toggle/", {"enabled": "true"}, **HTMX)
+    fragment = client.post("/flags/new-checkout/env/dev/toggle/", {"enabled": "true"}, headers=HTMX)
     assert fragment.status_code == 200
     html = fragment.content.decode()
     assert 'hx-swap-oob="beforeend"' in html
@@ -226,7 +230,7 @@ def test_a_new_version_compiles_off_the_request_path(monkeypatch: Any) -> None:
     _expire_checks()
     monkeypatch.setattr(publish, "BACKGROUND_LOAD", True)
     release = threading.Event()
-    original = publish.compile_ruleset
+    original = compile_ruleset
 
     def slow_compile(data: Any, previous: Any = None) -> Any:
         release.wait(timeout=10)

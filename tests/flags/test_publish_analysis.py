@@ -3,6 +3,7 @@ segment and flag is looked at a bounded number of times, however deep the nestin
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flags.publish import _keyed_flags
@@ -13,7 +14,7 @@ class CountingDict(dict[str, Any]):
 
     reads = 0
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         CountingDict.reads += 1
         return super().get(key, default)
 
@@ -22,7 +23,7 @@ class CountingDict(dict[str, Any]):
         return super().__getitem__(key)
 
 
-def _flag(key: str, *, rules: list[dict[str, Any]], prerequisites: list[Any] = ()) -> Any:
+def _flag(key: str, *, rules: list[dict[str, Any]], prerequisites: Sequence[Any] = ()) -> Any:
     return CountingDict(
         key=key,
         rules=rules,

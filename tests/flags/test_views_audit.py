@@ -29,7 +29,7 @@ def test_it_filters_by_who_what_and_when(viewer_user: Any, editor_user: Any) -> 
 
 def test_htmx_filtering_renders_only_the_results(viewer_user: Any) -> None:
     setup_flag()
-    html = client_for(viewer_user).get("/audit/?what=flag", **HTMX).content.decode()
+    html = client_for(viewer_user).get("/audit/?what=flag", headers=HTMX).content.decode()
     assert 'id="audit-results"' in html and "<html" not in html
 
 

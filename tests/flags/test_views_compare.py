@@ -52,7 +52,7 @@ def test_it_defaults_to_production_against_the_environment_before_it(editor_user
 
 def test_htmx_gets_only_the_comparison(viewer_user: Any) -> None:
     staged()
-    html = client_for(viewer_user).get(URL + "?a=prod&b=dev", **HTMX).content.decode()
+    html = client_for(viewer_user).get(URL + "?a=prod&b=dev", headers=HTMX).content.decode()
     assert 'id="compare"' in html
     assert "<html" not in html
 
@@ -88,14 +88,14 @@ def test_applying_writes_one_version_and_redirects_to_a_get(admin_user: Any) -> 
 
 def test_with_htmx_success_is_a_full_page_redirect(admin_user: Any) -> None:
     staged()
-    response = _apply(client_for(admin_user), **HTMX)
+    response = _apply(client_for(admin_user), headers=HTMX)
     assert response.status_code == 204
     assert response["HX-Redirect"] == URL + "?a=dev&b=prod"
 
 
 def test_a_production_copy_without_a_comment_is_refused_in_the_preview(admin_user: Any) -> None:
     flag, _, prod = staged()
-    response = _apply(client_for(admin_user), data={"comment": ""}, **HTMX)
+    response = _apply(client_for(admin_user), data={"comment": ""}, headers=HTMX)
     html = response.content.decode()
     assert response.status_code == 200 and "<html" not in html
     assert "Changes that reach production need a comment" in html

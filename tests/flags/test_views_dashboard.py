@@ -75,7 +75,7 @@ def test_it_filters_by_status(admin_user: Any) -> None:
 
 def test_htmx_search_renders_only_the_table(admin_user: Any) -> None:
     setup_flag()
-    response = client_for(admin_user).get("/?q=new", **HTMX)
+    response = client_for(admin_user).get("/?q=new", headers=HTMX)
     html = response.content.decode()
     assert 'id="flag-table"' in html and "<html" not in html
 

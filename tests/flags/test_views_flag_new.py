@@ -59,9 +59,11 @@ def test_duplicate_keys_and_bad_keys_are_refused(editor_user: Any) -> None:
 
 def test_kind_change_and_add_variant_keep_the_draft(editor_user: Any) -> None:
     client = client_for(editor_user)
-    kind = client.post("/flags/new/", data(kind="boolean", op="kind"), **HTMX).content.decode()
+    kind = client.post(
+        "/flags/new/", data(kind="boolean", op="kind"), headers=HTMX
+    ).content.decode()
     assert 'value="on"' in kind and 'value="off"' in kind
-    added = client.post("/flags/new/", data(op="add_variant"), **HTMX).content.decode()
+    added = client.post("/flags/new/", data(op="add_variant"), headers=HTMX).content.decode()
     assert 'name="variant_count" value="3"' in added and 'data-focus="v2-key"' in added
 
 

@@ -31,7 +31,7 @@ def test_it_lists_versions_and_diffs_any_two(viewer_user: Any) -> None:
     v1 = Version.objects.get(flag=flag, environment=dev, number=1)
     v3 = Version.objects.get(flag=flag, environment=dev, number=3)
     diff = client.get(
-        f"/flags/new-checkout/history/?scope=dev&a={v1.id}&b={v3.id}", **HTMX
+        f"/flags/new-checkout/history/?scope=dev&a={v1.id}&b={v3.id}", headers=HTMX
     ).content.decode()
     assert 'id="diff"' in diff and "<html" not in diff
     assert "<code>enabled</code>" in diff and "<code>default.variant</code>" in diff

@@ -18,6 +18,7 @@ def test_a_viewer_gets_403_on_every_post(viewer_user: Any) -> None:
     flag, _, _ = setup_flag()
     segment("beta", included=["a"])
     version = Version.objects.filter(flag=flag).first()
+    assert version is not None
     client = client_for(viewer_user)
     for url in (
         reverse("flag_new"),

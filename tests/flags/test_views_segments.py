@@ -59,9 +59,11 @@ def test_bad_percentage_and_empty_condition_show_on_their_fields(editor_user: An
 
 def test_conditions_are_added_and_removed_without_saving(editor_user: Any) -> None:
     client = client_for(editor_user)
-    added = client.post("/segments/new/", data(op="add_clause"), **HTMX).content.decode()
+    added = client.post("/segments/new/", data(op="add_clause"), headers=HTMX).content.decode()
     assert 'name="s-clause_count" value="2"' in added
-    removed = client.post("/segments/new/", data(op="remove_clause:0"), **HTMX).content.decode()
+    removed = client.post(
+        "/segments/new/", data(op="remove_clause:0"), headers=HTMX
+    ).content.decode()
     assert 'name="s-clause_count" value="0"' in removed
     assert not Segment.objects.exists()
 

@@ -47,13 +47,12 @@ def _default_literal(code: str) -> Any:
     """The evaluation call's name and its default argument, as a Python value."""
     tree = ast.parse(code)
     calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
-    call = next(
-        c
+    name, call = next(
+        (c.func.attr, c)
         for c in calls
         if isinstance(c.func, ast.Attribute)
         and (c.func.attr.endswith("_variation") or c.func.attr.endswith("_value"))
     )
-    name = call.func.attr  # type: ignore[attr-defined]
     index = 2 if name.endswith("_variation") else 1
     return name, ast.literal_eval(call.args[index])
 
@@ -107,7 +106,7 @@ def test_the_curl_command_works_when_replayed(viewer_user: Any) -> None:
 
 def test_switching_environment_updates_the_snippets_out_of_band(viewer_user: Any) -> None:
     setup_flag()
-    response = client_for(viewer_user).get("/flags/new-checkout/env/prod/targeting/", **HTMX)
+    response = client_for(viewer_user).get("/flags/new-checkout/env/prod/targeting/", headers=HTMX)
     body = response.content.decode()
     assert 'id="usage-snippets"' in body and 'hx-swap-oob="true"' in body
     assert "data-snippets-env>Prod<" in body

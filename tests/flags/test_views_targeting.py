@@ -60,7 +60,7 @@ def test_it_saves_a_rule_from_the_form(editor_user: Any) -> None:
 
 def test_it_adds_a_rule_without_saving(editor_user: Any) -> None:
     flag, dev, _ = setup_flag()
-    response = client_for(editor_user).post(save_url(), form(op="add_rule"), **HTMX)
+    response = client_for(editor_user).post(save_url(), form(op="add_rule"), headers=HTMX)
     html = response.content.decode()
     assert response.status_code == 200 and 'id="targeting"' in html
     assert 'name="rule_count" value="2"' in html and 'data-focus="r1-name"' in html
@@ -82,13 +82,15 @@ def test_it_reorders_and_removes_rules_and_clauses(editor_user: Any) -> None:
             "r1-variant": "on",
         },
     )
-    moved = client.post(save_url(), two | {"op": "up:1"}, **HTMX).content.decode()
+    moved = client.post(save_url(), two | {"op": "up:1"}, headers=HTMX).content.decode()
     assert moved.index('value="beta"') < moved.index('value="pro"')
-    removed = client.post(save_url(), two | {"op": "remove_rule:0"}, **HTMX).content.decode()
+    removed = client.post(save_url(), two | {"op": "remove_rule:0"}, headers=HTMX).content.decode()
     assert 'value="pro"' not in removed and 'name="rule_count" value="1"' in removed
-    no_clause = client.post(save_url(), two | {"op": "remove_clause:0:0"}, **HTMX).content.decode()
+    no_clause = client.post(
+        save_url(), two | {"op": "remove_clause:0:0"}, headers=HTMX
+    ).content.decode()
     assert 'name="r0-clause_count" value="0"' in no_clause
-    more = client.post(save_url(), two | {"op": "add_clause:1"}, **HTMX).content.decode()
+    more = client.post(save_url(), two | {"op": "add_clause:1"}, headers=HTMX).content.decode()
     assert 'name="r1-clause_count" value="2"' in more
 
 
@@ -173,7 +175,7 @@ def test_json_mode_saves_and_reports_errors(editor_user: Any) -> None:
 def test_json_mode_is_one_click_away(editor_user: Any) -> None:
     setup_flag()
     response = client_for(editor_user).get(
-        "/flags/new-checkout/env/dev/targeting/?mode=json", **HTMX
+        "/flags/new-checkout/env/dev/targeting/?mode=json", headers=HTMX
     )
     assert 'name="config_json"' in response.content.decode()
 

@@ -18,7 +18,7 @@ def url(flag: str = "new-checkout", env: str = "dev") -> str:
 
 def test_it_toggles_flag_and_returns_the_row(editor_user: Any) -> None:
     flag, dev, _ = setup_flag()
-    response = client_for(editor_user).post(url(), {"enabled": "true"}, **HTMX)
+    response = client_for(editor_user).post(url(), {"enabled": "true"}, headers=HTMX)
     assert response.status_code == 200
     html = response.content.decode()
     assert html.lstrip().startswith('<tr class="flag-row" id="flag-new-checkout"')
@@ -35,13 +35,15 @@ def test_it_redirects_without_htmx(editor_user: Any) -> None:
 
 def test_the_flag_page_gets_its_switches_back(editor_user: Any) -> None:
     setup_flag()
-    response = client_for(editor_user).post(url(), {"enabled": "true", "from": "flag"}, **HTMX)
+    response = client_for(editor_user).post(
+        url(), {"enabled": "true", "from": "flag"}, headers=HTMX
+    )
     assert 'id="env-switches"' in response.content.decode()
 
 
 def test_a_viewer_cannot_toggle(viewer_user: Any) -> None:
     flag, dev, _ = setup_flag()
-    response = client_for(viewer_user).post(url(), {"enabled": "true"}, **HTMX)
+    response = client_for(viewer_user).post(url(), {"enabled": "true"}, headers=HTMX)
     assert response.status_code == 403
     assert FlagConfig.objects.get(flag=flag, environment=dev).enabled is False
 
@@ -49,7 +51,7 @@ def test_a_viewer_cannot_toggle(viewer_user: Any) -> None:
 def test_an_editor_cannot_toggle_production(editor_user: Any) -> None:
     flag, _, prod = setup_flag()
     response = client_for(editor_user).post(
-        url(env="prod"), {"enabled": "true", "comment": "go"}, **HTMX
+        url(env="prod"), {"enabled": "true", "comment": "go"}, headers=HTMX
     )
     assert response.status_code == 403
     assert FlagConfig.objects.get(flag=flag, environment=prod).enabled is False
@@ -58,7 +60,7 @@ def test_an_editor_cannot_toggle_production(editor_user: Any) -> None:
 def test_production_needs_a_comment(admin_user: Any) -> None:
     flag, _, prod = setup_flag()
     client = client_for(admin_user)
-    response = client.post(url(env="prod"), {"enabled": "true"}, **HTMX)
+    response = client.post(url(env="prod"), {"enabled": "true"}, headers=HTMX)
     assert response.status_code == 200 and "need a comment" in response.content.decode()
     assert FlagConfig.objects.get(flag=flag, environment=prod).enabled is False
     # Without htmx the comment is asked for on a page of its own.
@@ -69,7 +71,7 @@ def test_production_needs_a_comment(admin_user: Any) -> None:
 def test_the_hx_prompt_answer_is_the_comment(admin_user: Any) -> None:
     flag, _, prod = setup_flag()
     response = client_for(admin_user).post(
-        url(env="prod"), {"enabled": "true"}, HTTP_HX_PROMPT="launch day", **HTMX
+        url(env="prod"), {"enabled": "true"}, HTTP_HX_PROMPT="launch day", headers=HTMX
     )
     assert response.status_code == 200
     assert FlagConfig.objects.get(flag=flag, environment=prod).enabled is True

@@ -107,8 +107,9 @@ def test_the_usage_tab_shows_counts_last_evaluated_and_outcomes(admin_user: Any)
             error=error,
             latency_ms=100.0 * (i + 1),
         )
-    html = client_for(admin_user).get(f"/flags/{flag.key}/usage/?period=24h&env=dev").content
-    html = html.decode()
+    html = (
+        client_for(admin_user).get(f"/flags/{flag.key}/usage/?period=24h&env=dev").content.decode()
+    )
     assert _number(html, 'data-usage="dev:on') == "40"
     assert _number(html, 'data-usage="dev:off') == "1"
     assert _number(html, 'data-total="dev') == "41"

@@ -21,4 +21,6 @@ def client_for(user: Any) -> Client:
     return client
 
 
-HTMX = {"HTTP_HX_REQUEST": "true"}
+# Passed as the test client's typed `headers=` (not unpacked into `**extra`, where a str-valued
+# dict could land on its `follow`/`secure` parameters as far as mypy knows).
+HTMX = {"HX-Request": "true"}

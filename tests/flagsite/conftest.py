@@ -17,6 +17,8 @@ from tests.flags.builders import bool_flag, environments
 
 @dataclass
 class Site:
+    """The keys as HTTP headers, for the test client's `headers=`."""
+
     server: dict[str, str]
     client: dict[str, str]
 
@@ -36,6 +38,6 @@ def site(db: Any) -> Site:
     _, server = api_key_create(environment=dev, kind="server", name="srv", actor=actor)
     _, client = api_key_create(environment=dev, kind="client", name="cli", actor=actor)
     return Site(
-        server={"HTTP_AUTHORIZATION": f"Bearer {server}"},
-        client={"HTTP_AUTHORIZATION": f"Bearer {client}"},
+        server={"Authorization": f"Bearer {server}"},
+        client={"Authorization": f"Bearer {client}"},
     )

@@ -27,14 +27,14 @@ def assert_json_413(response: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize("url", ["/api/v1/evaluate"])
 def test_evaluate_over_the_limit_is_a_json_413(client: Client, site: Site, url: str) -> None:
-    response = client.post(url, BIG, content_type="application/json", **site.client)
+    response = client.post(url, BIG, content_type="application/json", headers=site.client)
     error = assert_json_413(response)["error"]
     assert error["code"] == "too_large" and str(LIMIT) in error["message"]
 
 
 @pytest.mark.parametrize("url", ["/ofrep/v1/evaluate/flags", "/ofrep/v1/evaluate/flags/x"])
 def test_ofrep_over_the_limit_is_a_413_in_ofrep_shape(client: Client, site: Site, url: str) -> None:
-    response = client.post(url, BIG, content_type="application/json", **site.client)
+    response = client.post(url, BIG, content_type="application/json", headers=site.client)
     body = assert_json_413(response)
     assert body["errorCode"] == "PARSE_ERROR" and str(LIMIT) in body["errorDetails"]
 
@@ -48,5 +48,7 @@ def test_the_management_api_over_the_limit_is_a_json_413(client: Client, site: S
 def test_just_under_the_limit_is_evaluated(client: Client, site: Site) -> None:
     body = json.dumps({"context": {"key": "u", "padding": "x" * (LIMIT - 100)}})
     assert len(body) <= LIMIT
-    response = client.post("/api/v1/evaluate", body, content_type="application/json", **site.client)
+    response = client.post(
+        "/api/v1/evaluate", body, content_type="application/json", headers=site.client
+    )
     assert response.status_code == 200

@@ -26,7 +26,7 @@ def _requirements() -> list[Requirement]:
 
 
 def _pins(name: str) -> dict[str, Version]:
-    pins = {}
+    pins: dict[str, Version] = {}
     for line in (ROOT / name).read_text().splitlines():
         match = re.match(r"^([A-Za-z0-9_.\-\[\]]+)==([^\s;]+)", line)
         if match:

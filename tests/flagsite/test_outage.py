@@ -32,7 +32,7 @@ def assert_retry_later(response: Any) -> None:
 
 
 def post(client: Client, url: str, body: Any, headers: dict[str, str]) -> Any:
-    return client.post(url, json.dumps(body), content_type=JSON, **headers)
+    return client.post(url, json.dumps(body), content_type=JSON, headers=headers)
 
 
 def test_events_get_503_and_retry_after_then_are_stored_once(client: Client, site: Site) -> None:
@@ -91,11 +91,11 @@ def test_healthz_tells_strangers_only_that_the_database_is_down(client: Client) 
 
 def test_healthz_tells_an_operator_why(client: Client, site: Site) -> None:
     # A server key works during the outage: the process already knows it.
-    assert client.get("/healthz", **site.server).json() == {"status": "ok"}
+    assert client.get("/healthz", headers=site.server).json() == {"status": "ok"}
     post(client, "/api/v1/events", {"events": []}, site.server)
     with database_unreachable():
-        response = client.get("/healthz", **site.server)
-        strangers = client.get("/healthz", **site.client)  # client keys are public
+        response = client.get("/healthz", headers=site.server)
+        strangers = client.get("/healthz", headers=site.client)  # client keys are public
     assert response.status_code == 503
     assert response.json()["database"] == "down" and response.json()["detail"]
     assert "detail" not in strangers.json()

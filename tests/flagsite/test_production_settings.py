@@ -123,16 +123,16 @@ def test_a_plain_http_lab_turns_https_off_with_one_variable(tmp_path: Path) -> N
 def test_behind_the_proxy_cookies_are_secure_and_hsts_is_sent(
     client: Client, admin_user: Any
 ) -> None:
-    https = {"HTTP_X_FORWARDED_PROTO": "https"}
+    https = {"X-Forwarded-Proto": "https"}
     # Plain http is redirected to https (the load balancer's probe excepted).
     assert client.get("/login/").status_code == 301
     assert client.get("/healthz").status_code != 301
-    page = client.get("/login/", **https)
+    page = client.get("/login/", headers=https)
     assert page.status_code == 200
     assert page["Strict-Transport-Security"].startswith("max-age=31536000")
     assert page["Content-Security-Policy"] == DEFAULT_POLICY
     assert page.cookies["csrftoken"]["secure"] is True
-    signed_in = client.post("/login/", {"username": "alice", "password": "pw-alice"}, **https)
+    signed_in = client.post("/login/", {"username": "alice", "password": "pw-alice"}, headers=https)
     assert signed_in.status_code == 302
     assert signed_in.cookies["sessionid"]["secure"] is True
     assert signed_in.cookies["sessionid"]["httponly"] is True

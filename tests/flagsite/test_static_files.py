@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -43,7 +44,7 @@ def test_the_production_start_serves_static_files(tmp_path: Path) -> None:
         "SECURE_SSL_REDIRECT": "false",  # the test speaks plain HTTP
         "PORT": str(port),
         "WEB_CONCURRENCY": "1",
-        "BIN": str(Path(os.sys.executable).parent),
+        "BIN": str(Path(sys.executable).parent),
     }
     log_path = tmp_path / "serve.log"
     base = f"http://127.0.0.1:{port}"

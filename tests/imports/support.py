@@ -43,6 +43,8 @@ def send_to_test_broker(monkeypatch: Any) -> None:
 
     def send(job_id: int) -> None:
         with app.connection_for_write(url=redis_url()) as conn:
-            import_job_run_task.apply_async(args=[job_id], connection=conn)
+            # What Celery does with `connection=conn`, which apply_async's types lack
+            producer = app.amqp.Producer(conn, auto_declare=False)
+            import_job_run_task.apply_async(args=(job_id,), producer=producer)
 
     monkeypatch.setattr(import_job_run_task, "delay", send)

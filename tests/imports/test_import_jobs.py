@@ -45,7 +45,7 @@ def test_a_large_import_is_queued_for_the_worker_after_commit(
     # The page polls its status fragment while the job waits or runs
     page = client.get(f"/imports/{job.token}/").content.decode()
     assert 'hx-trigger="every 1s"' in page and "Waiting for the worker" in page
-    fragment = client.get(f"/imports/{job.token}/", **HTMX).content.decode()
+    fragment = client.get(f"/imports/{job.token}/", headers=HTMX).content.decode()
     assert fragment.lstrip().startswith('<div id="import-status" data-status="queued"')
     assert "<html" not in fragment
 
@@ -66,7 +66,7 @@ def test_the_worker_function_runs_a_job_once(
     assert AuditEvent.objects.filter(action="import.applied").count() == 1
     assert sorted(Flag.objects.values_list("key", flat=True)) == ["a", "b", "c"]
     # The finished fragment stops the polling and links the flags
-    fragment = client.get(f"/imports/{job.token}/", **HTMX).content.decode()
+    fragment = client.get(f"/imports/{job.token}/", headers=HTMX).content.decode()
     assert "hx-trigger" not in fragment and 'href="/flags/c/?env=dev"' in fragment
 
 

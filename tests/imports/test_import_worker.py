@@ -52,7 +52,7 @@ def test_a_real_worker_imports_a_large_document_with_progress(
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         assert worker.poll() is None, "the worker died; see worker.log"
-        fragment = client.get(f"/imports/{job.token}/", **HTMX).content.decode()
+        fragment = client.get(f"/imports/{job.token}/", headers=HTMX).content.decode()
         status = re.search(r'data-status="(\w+)"', fragment)
         assert status is not None, fragment
         done = re.search(r'id="import-done">(\d+)<', fragment)

@@ -195,7 +195,8 @@ def test_apply_imports_once_with_one_audit_entry(envs: Any, editor_user: Any) ->
     assert job.result["flags"] == {"create": ["alpha", "beta"], "change": []}
     entry = AuditEvent.objects.get(action="import.applied")
     assert entry.object_key == str(job.token) and entry.comment == "moving off Unleash"
-    assert entry.actor == editor_user and entry.environment.key == "dev"
+    assert entry.actor == editor_user
+    assert entry.environment is not None and entry.environment.key == "dev"
     assert job.audit_event == entry
     # Flag versions went through flags.changes, each naming the import
     alpha = Version.objects.filter(flag__key="alpha", environment__key="dev").order_by("-number")[0]

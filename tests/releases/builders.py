@@ -69,6 +69,6 @@ def calls(
     )
 
 
-def served(environment: Environment, flag_key: str, keys: range) -> dict[str, str]:
+def served(environment: Environment, flag_key: str, keys: range) -> dict[str, str | None]:
     ruleset = compile_ruleset(ruleset_build(environment))
     return {f"u{i}": evaluate(ruleset, flag_key, {"key": f"u{i}"}).variant for i in keys}

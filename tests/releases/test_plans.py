@@ -49,7 +49,7 @@ def test_it_starts_a_canary_as_a_flag_version_with_an_audit_row(prod: Any, actor
     assert rule["serve"] == {"variant": "new"}
     event = AuditEvent.objects.filter(action="flag.rollout_started").get()
     assert event.actor == actor.user and event.comment == "start the canary"
-    assert event.version.subject == Version.Subject.CONFIG
+    assert event.version is not None and event.version.subject == Version.Subject.CONFIG
 
 
 def test_raising_the_percentage_only_adds_units(prod: Any, actor: Any) -> None:

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 from flagsite_sdk.client import Client
+from flagsite_sdk.engine import Evaluation
+from flagsite_sdk.engine.model import Context
 
 from tests.sdk.builders import sample_ruleset
 
@@ -112,7 +114,7 @@ def test_odd_contexts_never_raise(client: Client, context: Any) -> None:
 
 
 def test_a_flag_that_raises_gives_the_default(client: Client) -> None:
-    def boom(context: Any) -> Any:
+    def boom(context: Context, memo: dict[str, Any] | None = None, /) -> Evaluation:
         raise RuntimeError("engine bug")
 
     client._functions = {**client._functions, "llm-model": boom}

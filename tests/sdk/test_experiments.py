@@ -7,7 +7,7 @@ import copy
 
 from flagsite_sdk.testing import TestClient
 
-from tests.sdk.test_overrides import sample_ruleset
+from tests.sdk.builders import sample_ruleset
 
 
 def _with_experiment() -> dict:

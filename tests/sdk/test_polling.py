@@ -192,8 +192,8 @@ def test_close_stops_the_threads(fake: FakeServer) -> None:
     with Client(fake.url, "k", poll_interval=0.05) as client:
         assert client.stats.polling
     assert not client.stats.polling
-    assert not client._poller._thread.is_alive()  # type: ignore[union-attr]
-    assert not client._sender._thread.is_alive()  # type: ignore[union-attr]
+    assert not client._poller._thread.is_alive()
+    assert not client._sender._thread.is_alive()
     assert client.variation("llm-model", ALICE, "x") == "gpt-4-turbo"  # still evaluates
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from flagsite_sdk.client import Client
@@ -10,14 +11,15 @@ from flagsite_sdk.provider import FlagsiteProvider
 from flagsite_sdk.store import Snapshot
 from openfeature import api
 from openfeature.client import OpenFeatureClient
-from openfeature.evaluation_context import EvaluationContext
+from openfeature.evaluation_context import EvaluationContext, EvaluationContextAttribute
+from openfeature.event import ProviderEventDetails
 from openfeature.exception import ErrorCode
 from openfeature.flag_evaluation import Reason
 
 from tests.sdk.builders import flag, ruleset, sample_ruleset
 
 
-def _ruleset() -> dict:  # type: ignore[type-arg]
+def _ruleset() -> dict[str, Any]:
     data = sample_ruleset()
     extra = ruleset(
         flag(
@@ -54,7 +56,7 @@ def of_client(sdk: Client) -> Iterator[OpenFeatureClient]:
     api.shutdown()
 
 
-def ctx(key: str, **attrs: object) -> EvaluationContext:
+def ctx(key: str, **attrs: EvaluationContextAttribute) -> EvaluationContext:
     return EvaluationContext(key, dict(attrs))
 
 
@@ -151,8 +153,8 @@ def test_not_ready_and_general_errors() -> None:
     )
     broken = ruleset(flag("bad", default={"variant": "missing-variant"}))
     provider = FlagsiteProvider(Client(offline=True, bootstrap=broken))
-    details = provider.resolve_boolean_details("bad", True, ctx("bob"))
-    assert (details.value, details.reason, details.error_code) == (
+    failed = provider.resolve_boolean_details("bad", True, ctx("bob"))
+    assert (failed.value, failed.reason, failed.error_code) == (
         True,
         Reason.ERROR,
         ErrorCode.GENERAL,
@@ -168,9 +170,11 @@ def test_targeting_key_and_attributes_reach_the_engine(sdk: Client) -> None:
     assert provider.resolve_string_details("llm-model", "", None).value == "gpt-4"
 
 
-def test_a_new_ruleset_emits_configuration_changed(sdk: Client) -> None:
+def test_a_new_ruleset_emits_configuration_changed(
+    sdk: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
     provider = FlagsiteProvider(sdk)
-    seen: list[object] = []
-    provider.emit_provider_configuration_changed = seen.append  # type: ignore[method-assign]
+    seen: list[ProviderEventDetails] = []
+    monkeypatch.setattr(provider, "emit_provider_configuration_changed", seen.append)
     sdk._install(Snapshot(sample_ruleset(version=2)), "server")
-    assert seen and "llm-model" in seen[0].flags_changed  # type: ignore[attr-defined]
+    assert seen and seen[0].flags_changed and "llm-model" in seen[0].flags_changed
