@@ -30,12 +30,14 @@ def test_it_fills_the_rows_from_the_chosen_template(admin_user: Any) -> None:
     assert f'href="{url}#rollout-new"' in page and f'hx-get="{url}"' in page
     full = client.get(url).content.decode()
     assert 'value="internal-users"' in full and 'value="complete"' in full
-    part = client.get(url, HTTP_HX_TARGET="rollout-new", **HTMX).content.decode()
+    part = client.get(url, headers={**HTMX, "HX-Target": "rollout-new"}).content.decode()
     assert "<html" not in part
     assert 'id="rollout-new"' in part and 'value="internal-users"' in part
     assert '<option value="dev">' in part
     # htmx sends the chosen environment and variants along: they stay, and so does "Start now"
-    kept = client.get(f"{url}&environment=dev&variant=old", HTTP_HX_TARGET="rollout-new", **HTMX)
+    kept = client.get(
+        f"{url}&environment=dev&variant=old", headers={**HTMX, "HX-Target": "rollout-new"}
+    )
     assert '<option value="dev" selected>' in kept.content.decode()
     assert 'name="start" value="1" checked' in kept.content.decode()
 
