@@ -23,7 +23,7 @@ JSON = "application/json"
 
 
 def _post(url: str, body: str, key: str) -> Callable[[Client, Site], Any]:
-    return lambda c, site: c.post(url, body, content_type=JSON, **getattr(site, key))
+    return lambda c, site: c.post(url, body, content_type=JSON, headers=getattr(site, key))
 
 
 def _as(role: str, method: str, url: str, body: str = DEEP) -> Callable[[Client, Site], Any]:
