@@ -157,7 +157,7 @@ def test_the_api_schedules_and_the_page_shows_and_cancels(admin_user: Any) -> No
     )
     assert r.status_code == 201, r.content
     page = client.get(f"/flags/{flag.key}/rollouts/").content.decode()
-    assert "scheduled-pending" in page and "{&#x27;enabled&#x27;: False}" in page
+    assert "scheduled-pending" in page and ">turn off</td>" in page
     client.post(f"/scheduled-changes/{r.json()['id']}/cancel/", {"comment": "no"})
     page = client.get(f"/flags/{flag.key}/rollouts/").content.decode()
     assert "scheduled-cancelled" in page

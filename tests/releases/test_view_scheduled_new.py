@@ -38,6 +38,7 @@ def test_it_schedules_a_change_from_the_page(editor_user: Any) -> None:
         page = client.get(r["Location"]).content.decode()
         assert f'class="scheduled-pending" id="scheduled-{change.pk}"' in page
         assert "2026-03-02 17:00" in page and "scheduled for 2026-03-02 17:00 UTC" in page
+        assert "turn off · default variant new · off variant old" in page
         # And the rollout job applies it at 17:00, not before
         clock.advance(timedelta(hours=7, minutes=59))
         assert scheduled_changes_apply() == {}
