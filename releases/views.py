@@ -140,6 +140,8 @@ def rollouts_context(request: HttpRequest, flag: Flag) -> dict[str, Any]:
             .order_by("-run_at")[:20]
         ),
         "schedule": schedule_form(),
+        # The form offers the environments this person may change (policy.Access.can_change).
+        "schedule_environments": [e for e in environments if access.can_change(e)],
     }
 
 

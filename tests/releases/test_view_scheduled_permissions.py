@@ -31,8 +31,14 @@ def test_production_needs_an_admin_and_a_comment(admin_user: Any, editor_user: A
     flag = model_flag(environment=dev)
     url = f"/flags/{flag.key}/scheduled-changes/new/"
     with clock.freeze(T0):
-        # An editor schedules in dev, not in production
+        # An editor schedules in dev, not in production (which the form does not offer)
         editor = client_for(editor_user)
+        page = editor.get(f"/flags/{flag.key}/rollouts/").text
+        assert '<option value="dev"' in page and "(production: comment required)" not in page
+        assert (
+            "(production: comment required)"
+            in client_for(admin_user).get(f"/flags/{flag.key}/rollouts/").text
+        )
         assert editor.post(url, schedule_data(enabled="on")).status_code == 302
         r = editor.post(url, schedule_data(environment="prod", enabled="on", comment="go"))
         assert r.status_code == 403
