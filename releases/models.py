@@ -195,3 +195,20 @@ class ScheduledChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.flag.key}@{self.environment.key} at {self.run_at:%Y-%m-%d %H:%M}"
+
+    def summary(self) -> str:
+        """What the change does, in the words of the page's form ("turn off · default variant
+        new"); fields the form does not offer (rules, a split default) are named, not spelled."""
+        changes = self.changes if isinstance(self.changes, dict) else {}
+        parts = []
+        if "enabled" in changes:
+            parts.append("turn on" if changes["enabled"] else "turn off")
+        default = changes.get("default")
+        if isinstance(default, dict) and set(default) == {"variant"}:
+            parts.append(f"default variant {default['variant']}")
+        elif "default" in changes:
+            parts.append("default split")
+        if "off_variant" in changes:
+            parts.append(f"off variant {changes['off_variant']}")
+        parts += [f"{name} changed" for name in ("rules", "prerequisites") if name in changes]
+        return " · ".join(parts) or "nothing"

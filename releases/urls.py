@@ -2,7 +2,7 @@ from django.urls import path
 
 import flags.api_urls  # noqa: F401  (registers the <sint:…> converter)
 
-from . import api, views, views_plan_form
+from . import api, views, views_plan_form, views_scheduled
 
 urlpatterns = [
     path(
@@ -25,6 +25,11 @@ urlpatterns = [
         "api/v1/scheduled-changes/<sint:pk>/cancel",
         api.ScheduledCancelView.as_view(),
         name="api-scheduled-change-cancel",
+    ),
+    path(
+        "flags/<key:key>/scheduled-changes/new/",
+        views_scheduled.scheduled_new,
+        name="scheduled_new",
     ),
     path("scheduled-changes/<int:pk>/cancel/", views.scheduled_cancel, name="scheduled_cancel"),
     path(

@@ -28,6 +28,7 @@ from .gates import fmt
 from .models import ACTIVE_STATUSES, Gate, GateReading, RolloutPlan, ScheduledChange
 from .scheduled import scheduled_change_cancel
 from .views_plan_form import new_plan_form
+from .views_scheduled import schedule_form
 
 TREND_POINTS = 30
 TREND_W, TREND_H = 120, 28
@@ -138,6 +139,9 @@ def rollouts_context(request: HttpRequest, flag: Flag) -> dict[str, Any]:
             .select_related("environment", "created_by")
             .order_by("-run_at")[:20]
         ),
+        "schedule": schedule_form(),
+        # The form offers the environments this person may change (policy.Access.can_change).
+        "schedule_environments": [e for e in environments if access.can_change(e)],
     }
 
 

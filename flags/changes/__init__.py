@@ -16,7 +16,14 @@ from .base import (
 )
 from .copy import StaleCopy, flag_config_copy
 from .environments import environment_create
-from .flags import flag_config_update, flag_create, flag_toggle, flag_update, version_restore
+from .flags import (
+    flag_config_check,
+    flag_config_update,
+    flag_create,
+    flag_toggle,
+    flag_update,
+    version_restore,
+)
 from .segments import segment_create, segment_update
 
 __all__ = [
@@ -29,6 +36,7 @@ __all__ = [
     "audit_record",
     "changes_batch",
     "environment_create",
+    "flag_config_check",
     "flag_config_copy",
     "flag_config_update",
     "flag_create",

@@ -293,6 +293,13 @@ def flag_config_update(
     return config
 
 
+def flag_config_check(*, flag: Flag, environment: Environment, changes: dict[str, Any]) -> None:
+    """Would `flag_config_update` accept these changes now? ConfigError if not; writes nothing.
+    For callers that store a change to apply later (releases.scheduled)."""
+    config = FlagConfig.objects.get(flag=flag, environment=environment)
+    _validate_flag_in(flag, copy.deepcopy(config.as_data()) | copy.deepcopy(changes), environment)
+
+
 def flag_toggle(
     *, flag: Flag, environment: Environment, enabled: bool, actor: Actor, comment: str = ""
 ) -> FlagConfig:

@@ -35,6 +35,16 @@ def assert_no_sideways_scroll(page: Any) -> None:
     assert width <= inner, f"the page is {width}px wide in a {inner}px viewport: {wide}"
 
 
+def assert_fits(page: Any, selector: str) -> None:
+    """The element shows all its content without scrolling sideways, and so does the page."""
+    wide, inner = page.evaluate(
+        f"[document.querySelector('{selector}').scrollWidth,"
+        f" document.querySelector('{selector}').clientWidth]"
+    )
+    assert wide <= inner, f"{selector} is {wide}px wide in {inner}px"
+    assert_no_sideways_scroll(page)
+
+
 def assert_inside_viewport(locator: Any) -> None:
     """The element's box lies wholly inside the viewport's width (not clipped left or right)."""
     box = locator.bounding_box()
