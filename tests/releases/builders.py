@@ -35,6 +35,14 @@ def model_flag(key: str = "llm-model", *, environment: Environment) -> Flag:
     return flag
 
 
+def draft_plan(actor: Actor, environment: Environment) -> RolloutPlan:
+    """A canary draft of a new model flag (the template's phases, the default gates)."""
+    flag = model_flag(environment=environment)
+    return plan_create(
+        flag=flag, environment=environment, variant="new", replaces="old", actor=actor
+    )
+
+
 def started_plan(flag: Flag, environment: Environment, actor: Actor, **options: Any) -> RolloutPlan:
     plan = plan_create(
         flag=flag, environment=environment, variant="new", replaces="old", actor=actor, **options
