@@ -3,7 +3,6 @@ re-tuned, with the page's function (releases/editing.py), its audit rows and its
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flags.models import AuditEvent
@@ -12,16 +11,7 @@ from releases.models import Gate, GateReading, RolloutPlan
 from tests.flags.builders import environments
 from tests.flags.ui_support import client_for
 
-from .builders import draft_plan, model_flag, started_plan
-
-
-def _patch(client: Any, plan: RolloutPlan, body: Any, **headers: str) -> Any:
-    return client.patch(
-        f"/api/v1/rollouts/{plan.pk}",
-        json.dumps(body),
-        content_type="application/json",
-        headers=headers,
-    )
+from .builders import draft_plan, model_flag, plan_patch, started_plan
 
 
 def test_it_edits_a_draft_through_the_api(admin_user: Any, actor: Any) -> None:
@@ -37,7 +27,7 @@ def test_it_edits_a_draft_through_the_api(admin_user: Any, actor: Any) -> None:
         "gates": [{"metric": "error_rate", "threshold": 0.01, "window_seconds": 600}],
         "comment": "slower",
     }
-    r = _patch(client, plan, body, **{"If-Match": read["ETag"]})
+    r = plan_patch(client, plan, body, **{"If-Match": read["ETag"]})
     assert r.status_code == 200, r.content
     data = r.json()
     assert [p["percentage"] for p in data["phases"]] == ["2.000", "100.000"]
@@ -53,7 +43,7 @@ def test_it_edits_a_draft_through_the_api(admin_user: Any, actor: Any) -> None:
 def test_it_keeps_what_a_draft_edit_leaves_out(admin_user: Any, actor: Any) -> None:
     plan = draft_plan(actor, environments()[0])
     gates = list(Gate.objects.filter(plan=plan).values_list("metric", "threshold"))
-    r = _patch(client_for(admin_user), plan, {"phases": [{"percentage": 50}], "name": "half"})
+    r = plan_patch(client_for(admin_user), plan, {"phases": [{"percentage": 50}], "name": "half"})
     assert r.status_code == 200, r.content
     assert [p["percentage"] for p in r.json()["phases"]] == ["50.000"]
     assert [(g["metric"], g["threshold"]) for g in r.json()["gates"]] == gates
@@ -70,7 +60,7 @@ def test_it_tunes_a_running_plans_gates_through_the_api(admin_user: Any, actor: 
         "gates": [{"metric": "error_rate", "threshold": 0.02, "window_seconds": 600}],
         "comment": "noisy at night",
     }
-    r = _patch(client_for(admin_user), plan, body)
+    r = plan_patch(client_for(admin_user), plan, body)
     assert r.status_code == 200, r.content
     assert r.json()["status"] == "running"
     gates = list(Gate.objects.filter(plan=plan))
@@ -88,9 +78,21 @@ def test_it_refuses_a_stale_if_match_with_412(admin_user: Any, actor: Any) -> No
     plan = draft_plan(actor, environments()[0])
     client = client_for(admin_user)
     etag = client.get(f"/api/v1/rollouts/{plan.pk}")["ETag"]
-    assert _patch(client, plan, {"name": "first"}, **{"If-Match": etag}).status_code == 200
-    r = _patch(client, plan, {"name": "second"}, **{"If-Match": etag})
+    assert plan_patch(client, plan, {"name": "first"}, **{"If-Match": etag}).status_code == 200
+    r = plan_patch(client, plan, {"name": "second"}, **{"If-Match": etag})
     assert r.status_code == 412 and "changed meanwhile" in r.json()["error"]["message"]
-    assert _patch(client, plan, {"name": "x"}, **{"If-Match": "nonsense"}).status_code == 412
+    assert plan_patch(client, plan, {"name": "x"}, **{"If-Match": "nonsense"}).status_code == 412
     assert RolloutPlan.objects.get(pk=plan.pk).name == "first"
-    assert _patch(client, plan, {"name": "any"}, **{"If-Match": "*"}).status_code == 200
+    assert plan_patch(client, plan, {"name": "any"}, **{"If-Match": "*"}).status_code == 200
+
+
+def test_it_documents_the_patch_in_the_schema(client: Any, db: Any) -> None:
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    patch = schema["paths"]["/api/v1/rollouts/{id}"]["patch"]
+    assert {"200", "400", "403", "404", "412"} <= set(patch["responses"])
+    assert [p["name"] for p in patch["parameters"] if p["in"] == "header"] == ["If-Match"]
+    body = patch["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    fields = schema["components"]["schemas"][body.rsplit("/", 1)[1]]["properties"]
+    assert set(fields) == {"phases", "gates", "name", "comment"}
+    plan = schema["components"]["schemas"]["Plan"]["properties"]
+    assert "revision" in plan
