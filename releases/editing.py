@@ -18,7 +18,7 @@ from flags.validation import ConfigError
 from .models import ACTIVE_STATUSES, PlanStatus, RolloutPlan
 from .plans import _audit, _claim, _event, _locked_in, _require, _steps_write
 from .templates_builtin import GateSpec, PhaseSpec
-from .validation import MAX_GATES, plan_specs_parse, plan_validate
+from .validation import plan_counts_errors, plan_specs_parse, plan_validate
 
 TUNABLE = ("threshold", "window_seconds", "min_sample", "compare_with_control")
 KEEP_METRICS = (
@@ -185,8 +185,9 @@ def _gates_matched(
     """The plan's gates as data with the items' fields over them, and which item (the value)
     each plan gate (the key) took its fields from."""
     current = [{f: getattr(g, f) for f in ("metric", *TUNABLE)} for g in plan.gates.all()]
-    if len(items) > MAX_GATES:
-        raise ConfigError([("gates", f"At most {MAX_GATES} gates (got {len(items)}).")])
+    too_many = plan_counts_errors(0, len(items))
+    if too_many:
+        raise ConfigError(too_many)
     where: dict[int, int] = {}
     for i, item in enumerate(items):
         metric = item.get("metric")

@@ -101,7 +101,7 @@ class GateTuneSerializer(serializers.Serializer[Any]):
 
     metric = serializers.CharField(max_length=64)
     threshold = serializers.FloatField(required=False)
-    window_seconds = serializers.IntegerField(min_value=0, required=False)
+    window_seconds = serializers.IntegerField(min_value=1, required=False)
     min_sample = serializers.IntegerField(min_value=0, required=False)
     compare_with_control = serializers.BooleanField(required=False)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.test import Client
+
 from flags.api.tokens import personal_token_create
 from releases.editing import KEEP_METRICS
 from releases.models import Gate, RolloutPlan
@@ -57,8 +59,9 @@ def test_it_refuses_any_edit_of_an_ended_plan(admin_user: Any, actor: Any) -> No
 def test_it_refuses_a_viewers_token_with_403(viewer_user: Any, actor: Any) -> None:
     plan = draft_plan(actor, environments()[0])
     _, token = personal_token_create(user=viewer_user, name="ci")
-    r = plan_patch(client_for(viewer_user), plan, {"name": "x"}, Authorization=f"Token {token}")
+    r = plan_patch(Client(), plan, {"name": "x"}, Authorization=f"Token {token}")
     assert r.status_code == 403
+    assert RolloutPlan.objects.get(pk=plan.pk).name != "x"
 
 
 def test_it_refuses_malformed_and_mistyped_bodies(admin_user: Any, actor: Any) -> None:
@@ -70,6 +73,8 @@ def test_it_refuses_malformed_and_mistyped_bodies(admin_user: Any, actor: Any) -
     assert fields["gates[0].threshold"] == ["A valid number is required."]
     fields = _fields(plan_patch(client, plan, {"phases": [{"percentage": 10}] * 21}))
     assert fields["phases"] == ["At most 20 phases (got 21)."]
+    fields = _fields(plan_patch(client, plan, {"gates": [GATE] * 21}))
+    assert fields["gates"] == ["At most 20 gates (got 21)."]
     infinite = '{"gates": [{"metric": "error_rate", "threshold": 1e999, "window_seconds": 60}]}'
     assert _fields(plan_patch(client, plan, infinite))["gates[0].threshold"] == [
         "A valid number is required."
@@ -95,3 +100,11 @@ def test_it_gives_the_pages_message_for_the_same_bad_input(admin_user: Any, acto
     assert KEEP_METRICS.replace("'", "&#x27;") in page
     body = {"gates": [{"metric": "cost_per_call"}], "comment": "x"}
     assert _fields(plan_patch(client, plan, body))["gates[0].metric"] == [KEEP_METRICS]
+
+
+def test_it_refuses_over_20_gates_on_a_started_plan(admin_user: Any, actor: Any) -> None:
+    plan = _running(actor)
+    body = {"gates": [GATE] * 21, "comment": "x"}
+    assert _fields(plan_patch(client_for(admin_user), plan, body))["gates"] == [
+        "At most 20 gates (got 21)."
+    ]
