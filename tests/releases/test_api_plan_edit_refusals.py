@@ -108,3 +108,31 @@ def test_it_refuses_over_20_gates_on_a_started_plan(admin_user: Any, actor: Any)
     assert _fields(plan_patch(client_for(admin_user), plan, body))["gates"] == [
         "At most 20 gates (got 21)."
     ]
+
+
+ODD_BODIES = [
+    "[]",
+    "null",
+    '"gates"',
+    '{"name": null}',
+    '{"name": ""}',
+    '{"phases": [{"segments": "beta"}]}',
+    '{"phases": [{"percentage": "NaN"}]}',
+    '{"phases": [{"percentage": 1e999}]}',
+    '{"phases": [null]}',
+    '{"gates": [{}]}',
+    '{"gates": [{"metric": ["error_rate"]}], "comment": "x"}',
+    '{"gates": [{"metric": "error_rate", "threshold": null}], "comment": "x"}',
+    '{"gates": [{"metric": "error_rate", "window_seconds": -1}], "comment": "x"}',
+    '{"gates": [{"metric": "p95_latency_ms", "compare_with_control": true}], "comment": "x"}',
+]
+
+
+def test_it_answers_odd_bodies_with_400(admin_user: Any, actor: Any) -> None:
+    client = client_for(admin_user)
+    for plan in (draft_plan(actor, environments()[0]), _running(actor, "other-model")):
+        for body in ODD_BODIES:
+            r = plan_patch(client, plan, body)
+            assert r.status_code == 400, (plan.status, body, r.content)
+    r = plan_patch(client, plan, ODD_BODIES[-1])
+    assert "gates[0].compare_with_control" in _fields(r)  # the item's path, not the gate's
