@@ -48,6 +48,8 @@ def test_it_keeps_what_a_draft_edit_leaves_out(admin_user: Any, actor: Any) -> N
     assert [p["percentage"] for p in r.json()["phases"]] == ["50.000"]
     assert [(g["metric"], g["threshold"]) for g in r.json()["gates"]] == gates
     assert r.json()["name"] == "half"
+    r = plan_patch(client_for(admin_user), plan, {"gates": []})  # a plan with no gates
+    assert r.status_code == 200 and r.json()["gates"] == [] and len(r.json()["phases"]) == 1
 
 
 def test_it_tunes_a_running_plans_gates_through_the_api(admin_user: Any, actor: Any) -> None:
