@@ -191,8 +191,7 @@ def _gates_matched(
     where: dict[int, int] = {}
     for i, item in enumerate(items):
         metric = item.get("metric")
-        taken = [j for j in where if current[j]["metric"] == metric]
-        free = [j for j, g in enumerate(current) if g["metric"] == metric and j not in taken]
+        free = [j for j, g in enumerate(current) if g["metric"] == metric and j not in where]
         if not isinstance(metric, str) or not free:
             raise ConfigError([(f"gates[{i}].metric", KEEP_METRICS)])
         where[free[0]] = i
