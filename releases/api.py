@@ -6,11 +6,12 @@ from collections.abc import Callable
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from delivery.schema_docs import ErrorSerializer
 from flags import policy
 from flags.api.access import (
     ManagementView,
@@ -22,7 +23,7 @@ from flags.api.access import (
 )
 from flags.api.schema_docs import SESSION_ERRORS
 
-from . import plans
+from . import editing, plans
 from . import serializers as s
 from .models import RolloutPlan, ScheduledChange
 from .scheduled import scheduled_change_cancel, scheduled_change_create
@@ -93,6 +94,40 @@ class PlanListView(ManagementView):
         return Response(_plan_data(plan), status=status.HTTP_201_CREATED)
 
 
+class PreconditionFailed(exceptions.APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = "The plan changed since you read it."
+    default_code = "precondition_failed"
+
+
+def _with_etag(plan: RolloutPlan) -> Response:
+    """The plan and its revision as a strong ETag (what PATCH's If-Match names)."""
+    data = _plan_data(plan)
+    return Response(data, headers={"ETag": f'"{data["revision"]}"'})
+
+
+def _if_match(request: Request, plan: RolloutPlan) -> bool:
+    """Whether an If-Match was sent; one naming another revision (or unreadable) is a 412."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        return False
+    tags = {tag.strip().strip('"') for tag in header.split(",")}
+    if "*" not in tags and str(plan.revision) not in tags:
+        raise PreconditionFailed(
+            f"rollout #{plan.pk} changed meanwhile: it is at revision {plan.revision} "
+            f'(ETag "{plan.revision}"); read it again.'
+        )
+    return True
+
+
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description='The plan\'s ETag (`"<revision>"`) as read; a plan changed since is a 412.',
+)
+
+
 class PlanDetailView(ManagementView):
     @extend_schema(
         operation_id="rollouts_get",
@@ -100,7 +135,44 @@ class PlanDetailView(ManagementView):
         responses={200: s.PlanSerializer, **SESSION_ERRORS},
     )
     def get(self, request: Request, pk: int) -> Response:
-        return Response(_plan_data(get_object_or_404(RolloutPlan, pk=pk)))
+        """A plan with its phases, gates and log; `revision` is also its `ETag`."""
+        return _with_etag(get_object_or_404(RolloutPlan, pk=pk))
+
+    @extend_schema(
+        operation_id="rollouts_edit",
+        tags=TAGS,
+        request=s.PlanEditDocSerializer,
+        parameters=[IF_MATCH],
+        responses={
+            200: s.PlanSerializer,
+            **SESSION_ERRORS,
+            412: OpenApiResponse(ErrorSerializer, "If-Match names an older revision."),
+        },
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        """A draft: `phases`, `gates` (each replaces the draft's; absent stays) and `name`. A
+        running or paused plan: only its gates' threshold, window, sample and compare with
+        control, each `gates` item matched by `metric`, with a `comment` (docs/rollouts.md,
+        "Through the API"). The page's edit form runs the same function."""
+        plan = get_object_or_404(RolloutPlan.objects.select_related("flag", "environment"), pk=pk)
+        policy.require_environment(request.user, plan.environment)
+        data = parsed(s.PlanEditSerializer, request)
+        conditional = _if_match(request, plan)
+        with config_errors_as_400():
+            try:
+                plan = editing.plan_edit_data(
+                    plan=plan,
+                    actor=actor_for(request),
+                    phases=data.get("phases"),
+                    gates=data.get("gates"),
+                    name=data.get("name"),
+                    comment=data["comment"],
+                )
+            except plans.PlanConflict as exc:
+                if conditional:
+                    raise PreconditionFailed(str(exc)) from None
+                raise exceptions.ValidationError({"status": [str(exc)]}) from None
+        return _with_etag(plan)
 
 
 class PlanActionView(ManagementView):

@@ -4,7 +4,9 @@ does, and claim the plan's revision the editor read."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import transaction
@@ -16,9 +18,45 @@ from flags.validation import ConfigError
 from .models import ACTIVE_STATUSES, PlanStatus, RolloutPlan
 from .plans import _audit, _claim, _event, _locked_in, _require, _steps_write
 from .templates_builtin import GateSpec, PhaseSpec
-from .validation import plan_validate
+from .validation import plan_counts_errors, plan_specs_parse, plan_validate
 
 TUNABLE = ("threshold", "window_seconds", "min_sample", "compare_with_control")
+KEEP_METRICS = (
+    "A started plan keeps its gates' metrics: change thresholds, windows and samples, "
+    "or make a new plan."
+)
+KEEP_PHASES = "A started plan keeps its phases: roll it back or complete it, then make a new plan."
+KEEP_NAME = "A started plan keeps its name."
+
+
+def plan_edit(
+    *,
+    plan: RolloutPlan,
+    actor: Actor,
+    phases: list[PhaseSpec] | None,
+    gates: list[GateSpec] | None,
+    name: str | None = None,
+    comment: str = "",
+) -> RolloutPlan:
+    """The one entry of the page's edit form and the API's PATCH: a draft's phases and gates
+    (and name; what is None stays), or a started plan's gates (`plan_gates_update`; its phases
+    and name must be None). Any other plan is refused by `plan_draft_update` ("Only a draft is
+    edited")."""
+    if plan.status in ACTIVE_STATUSES:
+        refused = [("phases", KEEP_PHASES)] if phases is not None else []
+        refused += [("name", KEEP_NAME)] if name is not None else []
+        if refused:
+            raise ConfigError(refused)
+        kept = gates if gates is not None else _gate_specs(plan)
+        return plan_gates_update(plan=plan, actor=actor, gates=kept, comment=comment)
+    return plan_draft_update(
+        plan=plan,
+        actor=actor,
+        phases=phases if phases is not None else _phase_specs(plan),
+        gates=gates if gates is not None else _gate_specs(plan),
+        name=name or "",
+        comment=comment,
+    )
 
 
 @transaction.atomic
@@ -61,6 +99,10 @@ def _phase_specs(plan: RolloutPlan) -> list[PhaseSpec]:
     ]
 
 
+def _gate_specs(plan: RolloutPlan) -> list[GateSpec]:
+    return [GateSpec(**{f: getattr(g, f) for f in ("metric", *TUNABLE)}) for g in plan.gates.all()]
+
+
 @transaction.atomic
 def plan_gates_update(
     *, plan: RolloutPlan, actor: Actor, gates: Iterable[GateSpec], comment: str = ""
@@ -76,15 +118,7 @@ def plan_gates_update(
     locked = _locked_in(plan, ACTIVE_STATUSES, "This plan is {status}: its gates are final.")
     specs, current = list(gates), list(locked.gates.all())
     if [g.metric for g in specs] != [g.metric for g in current]:
-        raise ConfigError(
-            [
-                (
-                    "gates",
-                    "A started plan keeps its gates' metrics: change thresholds, windows "
-                    "and samples, or make a new plan.",
-                )
-            ]
-        )
+        raise ConfigError([("gates", KEEP_METRICS)])
     plan_validate(locked.flag, locked.variant, locked.replaces, _phase_specs(locked), specs)
     changed: list[dict[str, Any]] = []
     for gate, spec in zip(current, specs, strict=True):
@@ -110,3 +144,71 @@ def _short(fields: dict[str, Any]) -> str:
     window = fields["window_seconds"]
     control = " vs control" if fields["compare_with_control"] else ""
     return f"{fields['threshold']:g}/{window}s/n{fields['min_sample']}{control}"
+
+
+def plan_edit_data(
+    *,
+    plan: RolloutPlan,
+    actor: Actor,
+    phases: Sequence[Mapping[str, Any]] | None,
+    gates: Sequence[Mapping[str, Any]] | None,
+    name: str | None = None,
+    comment: str = "",
+) -> RolloutPlan:
+    """`plan_edit` from data in the API's JSON shape (a PATCH body), read by the one validator
+    (`validation.plan_specs_parse`). A draft's `phases` / `gates` replace its own. A started
+    plan's `gates` items are matched to its gates by metric (the k-th item naming a metric to
+    the plan's k-th gate of that metric): an item's tunable fields replace the gate's, what it
+    leaves out stays, and gates not named stay as they are. Errors name the body's items."""
+    started = plan.status in ACTIVE_STATUSES
+    if plan.status != PlanStatus.DRAFT and not started:  # ended: refused whatever the body
+        return plan_edit(plan=plan, actor=actor, phases=None, gates=None, comment=comment)
+    phase_specs: list[PhaseSpec] | None = None
+    if phases is not None:  # a started plan's are refused by plan_edit, unread
+        phase_specs = [] if started else plan_specs_parse(phases=phases, gates=[])[0]
+    if gates is None or not started:
+        gate_specs = None if gates is None else plan_specs_parse(phases=[], gates=gates)[1]
+        return plan_edit(
+            plan=plan, actor=actor, phases=phase_specs, gates=gate_specs, name=name, comment=comment
+        )
+    merged, where = _gates_matched(plan, gates)
+    with _gate_paths(where):
+        _, tuned = plan_specs_parse(phases=[], gates=merged)
+        return plan_edit(
+            plan=plan, actor=actor, phases=phase_specs, gates=tuned, name=name, comment=comment
+        )
+
+
+def _gates_matched(
+    plan: RolloutPlan, items: Sequence[Mapping[str, Any]]
+) -> tuple[list[dict[str, Any]], dict[int, int]]:
+    """The plan's gates as data with the items' fields over them, and which item (the value)
+    each plan gate (the key) took its fields from."""
+    current = [{f: getattr(g, f) for f in ("metric", *TUNABLE)} for g in plan.gates.all()]
+    too_many = plan_counts_errors(0, len(items))
+    if too_many:
+        raise ConfigError(too_many)
+    where: dict[int, int] = {}
+    for i, item in enumerate(items):
+        metric = item.get("metric")
+        free = [j for j, g in enumerate(current) if g["metric"] == metric and j not in where]
+        if not isinstance(metric, str) or not free:
+            raise ConfigError([(f"gates[{i}].metric", KEEP_METRICS)])
+        where[free[0]] = i
+        current[free[0]] = {**current[free[0]], **item}
+    return current, where
+
+
+@contextmanager
+def _gate_paths(where: dict[int, int]) -> Iterator[None]:
+    """ConfigError paths `gates[j]...` (the plan's j-th gate) renamed after the body's item."""
+    try:
+        yield
+    except ConfigError as exc:
+        renamed = []
+        for path, message in exc.errors:
+            match = re.match(r"gates\[(\d+)\]", path)
+            if match and int(match.group(1)) in where:
+                path = f"gates[{where[int(match.group(1))]}]" + path[match.end() :]
+            renamed.append((path, message))
+        raise ConfigError(renamed) from None

@@ -51,6 +51,7 @@ class PlanSerializer(serializers.ModelSerializer[RolloutPlan]):
             "variant",
             "replaces",
             "status",
+            "revision",
             "current_phase",
             "phase_started_at",
             "started_at",
@@ -70,6 +71,47 @@ class PlanCreateSerializer(serializers.Serializer[Any]):
     phases = PhaseSerializer(many=True, required=False)
     gates = GateSerializer(many=True, required=False)
     start = serializers.BooleanField(default=False)
+    comment = serializers.CharField(required=False, default="", allow_blank=True)
+
+
+class PlanEditSerializer(serializers.Serializer[Any]):
+    """A PATCH body's shape; its phases and gates are read by `validation.plan_specs_parse`
+    (the page's validator), so only their being lists of objects is checked here."""
+
+    phases = serializers.ListField(child=serializers.DictField(), required=False)
+    gates = serializers.ListField(child=serializers.DictField(), required=False)
+    name = serializers.CharField(max_length=200, required=False)
+    comment = serializers.CharField(required=False, default="", allow_blank=True)
+
+    ITEM_FIELDS = {"phases": PhaseSerializer.Meta.fields, "gates": GateSerializer.Meta.fields}
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        unknown = {n: ["Unknown field."] for n in self.initial_data if n not in self.fields}
+        for key, known in self.ITEM_FIELDS.items():
+            for i, item in enumerate(attrs.get(key, [])):
+                unknown |= {f"{key}[{i}].{n}": ["Unknown field."] for n in item if n not in known}
+        if unknown:
+            raise serializers.ValidationError(unknown)
+        return attrs
+
+
+class GateTuneSerializer(serializers.Serializer[Any]):
+    """A gate in a PATCH body: for a draft, a whole gate (as in POST); for a started plan, its
+    `metric` names the gate and the other fields given replace its own."""
+
+    metric = serializers.CharField(max_length=64)
+    threshold = serializers.FloatField(required=False)
+    window_seconds = serializers.IntegerField(min_value=1, required=False)
+    min_sample = serializers.IntegerField(min_value=0, required=False)
+    compare_with_control = serializers.BooleanField(required=False)
+
+
+class PlanEditDocSerializer(serializers.Serializer[Any]):
+    """The PATCH body as documented (the view reads it with PlanEditSerializer)."""
+
+    phases = PhaseSerializer(many=True, required=False, help_text="a draft's only; replaces")
+    gates = GateTuneSerializer(many=True, required=False)
+    name = serializers.CharField(max_length=200, required=False, help_text="a draft's only")
     comment = serializers.CharField(required=False, default="", allow_blank=True)
 
 

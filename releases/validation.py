@@ -56,7 +56,7 @@ def plan_specs_parse(
 ) -> tuple[list[PhaseSpec], list[GateSpec]]:
     """Phases and gates given as data, read by the API's serializers (ConfigError if refused)."""
     errors: list[tuple[str, str]] = []
-    too_many = _count_errors(len(phases), len(gates))
+    too_many = plan_counts_errors(len(phases), len(gates))
     if too_many:
         raise ConfigError(too_many)
     phase_data = PhaseSerializer(data=list(phases), many=True)
@@ -70,7 +70,8 @@ def plan_specs_parse(
     return plan_specs_from(phase_data.validated_data, gate_data.validated_data)
 
 
-def _count_errors(phases: int, gates: int) -> list[tuple[str, str]]:
+def plan_counts_errors(phases: int, gates: int) -> list[tuple[str, str]]:
+    """The 20-phase / 20-gate limits (before anything is read: a huge list costs nothing)."""
     errors = []
     if phases > MAX_PHASES:
         errors.append(("phases", f"At most {MAX_PHASES} phases (got {phases})."))
@@ -93,7 +94,7 @@ def plan_validate(
         errors.append(("replaces", "The plan must replace another variant."))
     if not phases:
         errors.append(("phases", "A plan needs at least one phase."))
-    errors += _count_errors(len(phases), len(gates))
+    errors += plan_counts_errors(len(phases), len(gates))
     known = set(Segment.objects.values_list("key", flat=True))
     for i, p in enumerate(phases):
         if p.percentage is not None and not 0 < p.percentage <= 100:

@@ -112,15 +112,18 @@ def rollout_new(request: HttpRequest, key: str) -> HttpResponse:
 
 
 def _edit_save(request: HttpRequest, plan: RolloutPlan, rows: tuple[Any, Any], name: str) -> None:
-    """A draft's phases and gates, or a started plan's gates (ValidationError if refused)."""
+    """A draft's phases and gates, or a started plan's gates (ValidationError if refused): the
+    same `editing.plan_edit` as the API's PATCH."""
     phases, gates = rows_specs(*rows)
-    who, comment = actor(request), comment_from(request)
-    if plan.status in ACTIVE_STATUSES:
-        editing.plan_gates_update(plan=plan, actor=who, gates=gates, comment=comment)
-    else:
-        editing.plan_draft_update(
-            plan=plan, actor=who, phases=phases, gates=gates, name=name, comment=comment
-        )
+    started = plan.status in ACTIVE_STATUSES
+    editing.plan_edit(
+        plan=plan,
+        actor=actor(request),
+        phases=None if started else phases,
+        gates=gates,
+        name=None if started else name,
+        comment=comment_from(request),
+    )
 
 
 @login_required

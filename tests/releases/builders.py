@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +34,22 @@ def model_flag(key: str = "llm-model", *, environment: Environment) -> Flag:
         default={"variant": "old"},
     )
     return flag
+
+
+def plan_patch(client: Any, plan: RolloutPlan, body: Any, **headers: str) -> Any:
+    """PATCH /api/v1/rollouts/{id} with `body` as JSON (a str is sent as it is)."""
+    text = body if isinstance(body, str) else json.dumps(body)
+    return client.patch(
+        f"/api/v1/rollouts/{plan.pk}", text, content_type="application/json", headers=headers
+    )
+
+
+def draft_plan(actor: Actor, environment: Environment) -> RolloutPlan:
+    """A canary draft of a new model flag (the template's phases, the default gates)."""
+    flag = model_flag(environment=environment)
+    return plan_create(
+        flag=flag, environment=environment, variant="new", replaces="old", actor=actor
+    )
 
 
 def started_plan(flag: Flag, environment: Environment, actor: Actor, **options: Any) -> RolloutPlan:

@@ -6,24 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 from flags.models import AuditEvent
-from releases.models import PlanStatus, RolloutPlan
-from releases.plans import plan_create, plan_rollback, plan_start
+from releases.models import PlanStatus
+from releases.plans import plan_rollback, plan_start
 from tests.flags.builders import environments
 from tests.flags.ui_support import client_for
 
-from .builders import model_flag
+from .builders import draft_plan
 from .form_support import rows_data
 
 
-def _draft(actor: Any, environment: Any) -> RolloutPlan:
-    flag = model_flag(environment=environment)
-    return plan_create(
-        flag=flag, environment=environment, variant="new", replaces="old", actor=actor
-    )
-
-
-def test_it_edits_a_draft(admin_user: Any, actor: Any) -> None:
-    plan = _draft(actor, environments()[0])
+def test_it_edits_adraft_plan(admin_user: Any, actor: Any) -> None:
+    plan = draft_plan(actor, environments()[0])
     client = client_for(admin_user)
     rollouts = client.get(f"/flags/{plan.flag.key}/rollouts/").content.decode()
     assert f'href="/rollouts/{plan.pk}/edit/"' in rollouts
@@ -52,7 +45,7 @@ def test_it_edits_a_draft(admin_user: Any, actor: Any) -> None:
 
 
 def test_it_refuses_to_edit_an_ended_plan(admin_user: Any, actor: Any) -> None:
-    plan = plan_start(plan=_draft(actor, environments()[0]), actor=actor)
+    plan = plan_start(plan=draft_plan(actor, environments()[0]), actor=actor)
     plan = plan_rollback(plan=plan, actor=actor, comment="no")
     client = client_for(admin_user)
     assert "no longer change" in client.get(f"/rollouts/{plan.pk}/edit/").content.decode()
@@ -63,7 +56,7 @@ def test_it_refuses_to_edit_an_ended_plan(admin_user: Any, actor: Any) -> None:
 
 
 def test_it_refuses_a_form_read_before_another_change(admin_user: Any, actor: Any) -> None:
-    plan = _draft(actor, environments()[0])
+    plan = draft_plan(actor, environments()[0])
     client = client_for(admin_user)
     stale = str(plan.revision)
     client.post(f"/rollouts/{plan.pk}/edit/", {"revision": stale, **rows_data([("3 %", "1")], [])})
