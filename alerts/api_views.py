@@ -66,7 +66,7 @@ class DeliverySerializer(serializers.ModelSerializer):
         model = Delivery
         fields = [
             "id", "channel", "channel_kind", "status", "attempts", "last_error",
-            "next_attempt_at", "delivered_at", "created_at", "webhook_id",
+            "next_attempt_at", "delivered_at", "created_at", "webhook_id", "digest",
         ]  # fmt: skip
 
     def get_webhook_id(self, delivery: Delivery) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 
-from .models import Alert, ChannelKind, Delivery, PayloadFormat
+from .models import Alert, Channel, ChannelKind, Delivery, PayloadFormat
 from .signing import signed_headers
 from .webhook_urls import UrlRefused, webhook_url_check
 
@@ -72,7 +72,7 @@ def payload_standard(alert: Alert) -> dict[str, Any]:
     }
 
 
-def _slack_escape(text: str) -> str:
+def slack_escape(text: str) -> str:
     """Slack's three control characters (api.slack.com, "Formatting text for app surfaces")."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -80,8 +80,8 @@ def _slack_escape(text: str) -> str:
 def payload_slack(alert: Alert) -> dict[str, Any]:
     """Slack's incoming-webhook shape (also read by Mattermost, Rocket.Chat, Discord's /slack)."""
     link = absolute_link(alert.link)
-    headline = _slack_escape(f"[{alert.severity.upper()}] {alert.title}{escalated_from(alert)}")
-    body = _slack_escape(alert.body)
+    headline = slack_escape(f"[{alert.severity.upper()}] {alert.title}{escalated_from(alert)}")
+    body = slack_escape(alert.body)
     text = f"{headline}\n{body}".strip() + (f"\n<{link}|Open>" if link else "")
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*{headline}*"}},
@@ -109,20 +109,24 @@ _opener = urllib.request.build_opener(_NoRedirects)
 
 def webhook_send(delivery: Delivery) -> SendResult:
     channel, alert = delivery.channel, delivery.alert
-    try:
-        url = webhook_url_check(channel.url)
-    except UrlRefused as exc:
-        return SendResult(ok=False, error=str(exc), final=True)
     payload = (
         payload_slack(alert)
         if channel.payload_format == PayloadFormat.SLACK
         else payload_standard(alert)
     )
+    return webhook_post(channel, message_id=delivery.message_id.hex, payload=payload)
+
+
+def webhook_post(channel: Channel, *, message_id: str, payload: dict[str, Any]) -> SendResult:
+    """POST a payload to the channel's URL, signed the Standard Webhooks way (webhook-id
+    `msg_<message_id>`). Every outcome is a SendResult."""
+    try:
+        url = webhook_url_check(channel.url)
+    except UrlRefused as exc:
+        return SendResult(ok=False, error=str(exc), final=True)
     body = json.dumps(payload, separators=(",", ":")).encode()
     try:
-        headers = signed_headers(
-            channel.secret, f"msg_{delivery.message_id.hex}", int(time.time()), body
-        )
+        headers = signed_headers(channel.secret, f"msg_{message_id}", int(time.time()), body)
     except ValueError as exc:
         return SendResult(ok=False, error=str(exc), final=True)
     request = urllib.request.Request(
@@ -147,9 +151,6 @@ def webhook_send(delivery: Delivery) -> SendResult:
 
 def email_send(delivery: Delivery) -> SendResult:
     channel, alert = delivery.channel, delivery.alert
-    recipients = channel.recipient_list()
-    if not recipients:
-        return SendResult(ok=False, error="no recipients", final=True)
     link = absolute_link(alert.link)
     severity = f"Severity: {alert.severity}{escalated_from(alert)}"
     lines = [alert.body, "", severity, f"Source: {alert.source}"]
@@ -157,14 +158,27 @@ def email_send(delivery: Delivery) -> SendResult:
         lines.append(f"Environment: {alert.environment.key}")
     if link:
         lines.append(f"What fired: {link}")
-    message = EmailMessage(
+    return email_post(
+        channel,
         subject=f"[flagsite {alert.severity}] {alert.title}",
         body="\n".join(lines).strip() + "\n",
-        to=recipients,
         headers={
             "X-Flagsite-Alert": str(alert.pk),
             "Message-ID": f"<{delivery.message_id}@flagsite>",
         },
+    )
+
+
+def email_post(channel: Channel, *, subject: str, body: str, headers: dict[str, str]) -> SendResult:
+    """Send one email to the channel's recipients through Django's backend."""
+    recipients = channel.recipient_list()
+    if not recipients:
+        return SendResult(ok=False, error="no recipients", final=True)
+    message = EmailMessage(
+        subject=subject,
+        body=body,
+        to=recipients,
+        headers=headers,
         connection=get_connection(timeout=settings.FLAGSITE_ALERTS_SEND_TIMEOUT),
     )
     try:

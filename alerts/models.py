@@ -153,13 +153,14 @@ class DeliveryStatus(models.TextChoices):
     SENDING = "sending", "Sending"  # claimed by a worker until lease_until
     DELIVERED = "delivered", "Delivered"
     FAILED = "failed", "Failed"  # every attempt failed
+    # Over the channel's rate limit: waits for the channel's next digest (alerts/digest.py).
+    HELD = "held", "Held for the digest"
 
 
-class Delivery(models.Model):
-    """The outbox: one row per (alert, channel), written in the alert's transaction."""
+class OutboxRow(models.Model):
+    """What a message waiting to be sent keeps: a Delivery (one alert to one channel) or a
+    Digest (the alerts a channel's rate limit held back). alerts/outbox.py claims and sends."""
 
-    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="deliveries")
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="deliveries")
     # The webhook-id header: the same for every retry, so receivers can drop duplicates.
     message_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     status = models.CharField(
@@ -174,11 +175,53 @@ class Delivery(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        abstract = True
+
+
+class Digest(OutboxRow):
+    """One message per channel and rate-limit window listing the alerts held back in earlier
+    windows (docs/alerts.md, "Alert storms"). Sent like a delivery: claimed with a lease,
+    retried with backoff; its held rows take the digest's outcome."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="digests")
+    # The window the digest is sent in: at most one digest per channel and window.
+    window_start = models.DateTimeField()
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "window_start"], name="alerts_one_digest_per_window"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"digest {self.pk} -> {self.channel_id}: {self.status}"
+
+
+class Delivery(OutboxRow):
+    """The outbox: one row per (alert, channel), written in the alert's transaction."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="deliveries")
+    # The channel's rate-limit window this row was let through (or held) in; None until its
+    # first claim (alerts/digest.py, `delivery_admit`).
+    window_start = models.DateTimeField(null=True, blank=True)
+    # A held row is sent as part of this digest.
+    digest = models.ForeignKey(
+        Digest, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
+
+    class Meta:
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["alert", "channel"], name="alerts_one_delivery")
         ]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="alerts_outbox_due")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="alerts_outbox_due"),
+            models.Index(fields=["channel", "window_start"], name="alerts_channel_window"),
+        ]
 
     def __str__(self) -> str:
         return f"alert {self.alert_id} -> {self.channel_id}: {self.status}"

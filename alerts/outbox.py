@@ -14,12 +14,15 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
-from django.utils import timezone
+
+from flagsite import clock
 
 from .models import (
     SEVERITY_RANK,
@@ -29,11 +32,14 @@ from .models import (
     Delivery,
     DeliveryAttempt,
     DeliveryStatus,
+    OutboxRow,
     Severity,
     Source,
 )
 
 log = logging.getLogger(__name__)
+
+Row = TypeVar("Row", bound=OutboxRow)
 
 DISPATCH_BATCH = 500
 
@@ -65,7 +71,7 @@ def outbox_rows_write(alert: Alert) -> list[int]:
 
 
 def _rows_write(alert: Alert, channels: QuerySet[Channel]) -> list[int]:
-    now = timezone.now()
+    now = clock.now()
     rows = Delivery.objects.bulk_create(
         [Delivery(alert=alert, channel=channel, next_attempt_at=now) for channel in channels]
     )
@@ -85,10 +91,15 @@ def outbox_rows_escalate(alert: Alert, *, previous: str) -> list[int]:
     return _rows_write(alert, channels.exclude(deliveries__alert=alert))
 
 
+def window_start_of(at: datetime) -> datetime:
+    """A channel's rate-limit window holding `at`: its clock hour (UTC; alerts/digest.py)."""
+    return at.replace(minute=0, second=0, microsecond=0)
+
+
 def channel_test_raise(*, channel: Channel) -> Alert:
     """A test alert for one channel (from its settings page): checks the receiver end to end.
     It is born resolved, so it never counts as open, and goes to this channel only."""
-    now = timezone.now()
+    now = clock.now()
     with transaction.atomic():
         alert = Alert.objects.create(
             source=Source.SYSTEM,
@@ -101,7 +112,12 @@ def channel_test_raise(*, channel: Channel) -> Alert:
             resolved_at=now,
             resolved_comment="channel test",
         )
-        row = Delivery.objects.create(alert=alert, channel=channel, next_attempt_at=now)
+        # Admitted already: a person checking a receiver is never held back by the rate limit
+        # (it still counts in the window).
+        window = window_start_of(clock.now())
+        row = Delivery.objects.create(
+            alert=alert, channel=channel, next_attempt_at=now, window_start=window
+        )
         transaction.on_commit(lambda: deliveries_dispatch([row.pk]))
     return alert
 
@@ -109,9 +125,15 @@ def channel_test_raise(*, channel: Channel) -> Alert:
 def deliveries_dispatch(ids: list[int], *, countdown: float = 0) -> int:
     """Hand deliveries to Celery; returns how many the broker took. What the broker refuses
     stays in the outbox for `outbox_dispatch_due`."""
-    from flagsite.celery import app
-
     from .tasks import delivery_send
+
+    return tasks_hand_over(delivery_send, ids, countdown=countdown)
+
+
+def tasks_hand_over(task: Any, ids: list[int], *, countdown: float = 0) -> int:
+    """Queue `task(id)` for each id without waiting on a dead broker; returns how many the
+    broker took."""
+    from flagsite.celery import app
 
     if not ids:
         return 0
@@ -121,20 +143,21 @@ def deliveries_dispatch(ids: list[int], *, countdown: float = 0) -> int:
             # One quick try (connect timeout: broker_connection_timeout), not kombu's default
             # retries: a dead broker must not hold up the request that raised the alert.
             connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0)
-            for delivery_id in ids:
-                # `connection` is a documented apply_async option the stubs lack.
-                delivery_send.apply_async(  # type: ignore[call-arg]
-                    (delivery_id,), countdown=countdown, connection=connection, retry=False
-                )
+            for row_id in ids:
+                task.apply_async((row_id,), countdown=countdown, connection=connection, retry=False)
                 sent += 1
     except Exception as exc:  # kombu.OperationalError, redis.ConnectionError, ...
         log.warning(
-            "alerts: broker refused %d deliveries, kept in the outbox: %s", len(ids) - sent, exc
+            "alerts: broker refused %d %s tasks, kept in the outbox: %s",
+            len(ids) - sent,
+            task.name,
+            exc,
         )
     return sent
 
 
-def _due(now: object) -> Q:
+def rows_due(now: datetime) -> Q:
+    """Outbox rows to send now: pending and due, or claimed by a worker whose lease ran out."""
     return Q(status=DeliveryStatus.PENDING, next_attempt_at__lte=now) | Q(
         status=DeliveryStatus.SENDING, lease_until__lt=now
     )
@@ -144,32 +167,49 @@ def outbox_dispatch_due() -> int:
     """Beat, every minute: hand every due row (pending, or claimed by a worker that died) to
     Celery again. Sending twice is harmless: `delivery_attempt` claims before it sends."""
     ids = list(
-        Delivery.objects.filter(_due(timezone.now()))
+        Delivery.objects.filter(rows_due(clock.now()))
         .order_by("next_attempt_at")
         .values_list("id", flat=True)[:DISPATCH_BATCH]
     )
     return deliveries_dispatch(ids)
 
 
-def delivery_claim(delivery_id: int) -> Delivery | None:
-    """Claim a due delivery for this worker, or None if it is not due or another worker has it."""
-    now = timezone.now()
+def row_claim(
+    model: type[Row], row_id: int, *, admit: Callable[[Row], bool] | None = None
+) -> Row | None:
+    """Claim a due outbox row (a Delivery or a Digest) for this worker: status `sending` with a
+    lease and one more attempt. None if it is not due or another worker has it. `admit` may
+    refuse the locked row (it is returned unclaimed, as `admit` left it)."""
+    now = clock.now()
+    rows = model._default_manager
     with transaction.atomic():
-        row = (
-            Delivery.objects.select_for_update(skip_locked=True)
-            .filter(_due(now), pk=delivery_id)
-            .first()
-        )
+        row = rows.select_for_update(skip_locked=True).filter(rows_due(now), pk=row_id).first()
         if row is None:
             return None
+        if admit is not None and not admit(row):
+            return row
         # Conditional as well as locked: SQLite has no row locks, and its writes are serialised.
-        claimed = Delivery.objects.filter(_due(now), pk=delivery_id).update(
+        claimed = rows.filter(rows_due(now), pk=row_id).update(
             status=DeliveryStatus.SENDING,
             lease_until=now + lease_length(),
             attempts=F("attempts") + 1,
         )
         if not claimed:
             return None
+    return row
+
+
+def delivery_claim(delivery_id: int) -> Delivery | None:
+    """Claim a due delivery for this worker, or None if it is not due or another worker has it.
+    At its first claim a row is admitted to its channel's rate-limit window, or held (returned
+    with status `held`, unclaimed)."""
+    from .digest import delivery_admit
+
+    row = row_claim(
+        Delivery, delivery_id, admit=lambda d: d.window_start is not None or delivery_admit(d)
+    )
+    if row is None or row.status == DeliveryStatus.HELD:
+        return row
     return Delivery.objects.select_related("alert", "channel", "alert__environment").get(
         pk=delivery_id
     )
@@ -183,7 +223,9 @@ def delivery_attempt(*, delivery_id: int) -> str:
     delivery = delivery_claim(delivery_id)
     if delivery is None:
         return "skipped"
-    started_at = timezone.now()
+    if delivery.status == DeliveryStatus.HELD:
+        return DeliveryStatus.HELD
+    started_at = clock.now()
     start = time.monotonic()
     result = channel_send(delivery)
     duration_ms = int((time.monotonic() - start) * 1000)
@@ -203,13 +245,13 @@ def delivery_attempt(*, delivery_id: int) -> str:
         delivery.last_error = result.error[:500]
         if result.ok:
             delivery.status = DeliveryStatus.DELIVERED
-            delivery.delivered_at = timezone.now()
+            delivery.delivered_at = clock.now()
         elif result.final or delivery.attempts >= settings.FLAGSITE_ALERTS_MAX_ATTEMPTS:
             delivery.status = DeliveryStatus.FAILED
         else:
             delay = retry_delay(delivery.attempts)
             delivery.status = DeliveryStatus.PENDING
-            delivery.next_attempt_at = timezone.now() + delay
+            delivery.next_attempt_at = clock.now() + delay
         delivery.save(
             update_fields=["status", "lease_until", "last_error", "delivered_at", "next_attempt_at"]
         )

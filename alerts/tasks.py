@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from .digest import digest_attempt, digests_dispatch_due
 from .outbox import delivery_attempt, outbox_dispatch_due
 
 
@@ -14,4 +15,9 @@ def delivery_send(delivery_id: int) -> str:
 
 @shared_task
 def outbox_dispatch() -> int:
-    return outbox_dispatch_due()
+    return outbox_dispatch_due() + digests_dispatch_due()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def digest_send(digest_id: int) -> str:
+    return digest_attempt(digest_id=digest_id)

@@ -363,6 +363,14 @@ FLAGSITE_ALERTS_RETRY_BASE_SECONDS = env_int("FLAGSITE_ALERTS_RETRY_BASE_SECONDS
 FLAGSITE_ALERTS_RETRY_MAX_SECONDS = env_int("FLAGSITE_ALERTS_RETRY_MAX_SECONDS", 3600)
 # Webhooks to loopback, private and link-local addresses (internal receivers): off by default.
 FLAGSITE_ALERTS_WEBHOOK_ALLOW_PRIVATE = env_bool("FLAGSITE_ALERTS_WEBHOOK_ALLOW_PRIVATE", False)
+# Alert storms: each channel sends at most this many alerts per clock hour (UTC); the rest wait
+# for one digest in the next hour (docs/alerts.md, "Alert storms"). 0: no limit; else 1-10000.
+FLAGSITE_ALERTS_CHANNEL_MAX_PER_HOUR = env_int("FLAGSITE_ALERTS_CHANNEL_MAX_PER_HOUR", 20)
+if not 0 <= FLAGSITE_ALERTS_CHANNEL_MAX_PER_HOUR <= 10000:
+    raise ImproperlyConfigured(
+        f"FLAGSITE_ALERTS_CHANNEL_MAX_PER_HOUR={FLAGSITE_ALERTS_CHANNEL_MAX_PER_HOUR}: "
+        "expected 0 (no limit) or 1-10000"
+    )
 # Email through Django's backend (SMTP by default).
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")

@@ -25,4 +25,5 @@ def dispatched(request: Any, monkeypatch: Any) -> list[tuple[int, float]]:
         calls.append((args[0], countdown))
 
     monkeypatch.setattr(tasks.delivery_send, "apply_async", record)
+    monkeypatch.setattr(tasks.digest_send, "apply_async", record)
     return calls

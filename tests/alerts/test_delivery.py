@@ -13,7 +13,7 @@ from django.utils import timezone
 from alerts.models import Delivery, DeliveryStatus
 from alerts.outbox import delivery_attempt, outbox_dispatch_due, retry_delay
 
-from .builders import budget_alert, channel_email, channel_webhook
+from .builders import at_once, budget_alert, channel_email, channel_webhook
 from .receivers import smtp_server, webhook_receiver
 
 
@@ -251,10 +251,6 @@ def test_an_unknown_delivery_is_skipped(db: Any) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_given_the_same_delivery_send_it_once() -> None:
-    import threading
-
-    from django.db import connection
-
     from tests.services import postgres_url
 
     postgres_url()  # row locks: SQLite serialises instead, tested above by the claim's condition
@@ -262,21 +258,7 @@ def test_two_workers_given_the_same_delivery_send_it_once() -> None:
         channel_webhook(receiver.url)
         budget_alert()
         delivery_id = Delivery.objects.get().pk
-        barrier = threading.Barrier(2)
-        results: list[str] = []
-
-        def worker() -> None:
-            try:
-                barrier.wait()
-                results.append(delivery_attempt(delivery_id=delivery_id))
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=worker) for _ in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        results = at_once(*[lambda: delivery_attempt(delivery_id=delivery_id)] * 2)
     assert sorted(results) == ["delivered", "skipped"]
     assert len(receiver.requests) == 1
     assert Delivery.objects.get().tries.count() == 1
