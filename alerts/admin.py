@@ -5,7 +5,7 @@ from django.contrib import admin
 
 from flags.admin import ReadOnlyAdmin
 
-from .models import Alert, Channel, Delivery, DeliveryAttempt
+from .models import Alert, Channel, Delivery, DeliveryAttempt, Digest
 
 
 @admin.register(Alert)
@@ -26,7 +26,13 @@ class ChannelAdmin(ReadOnlyAdmin):
 class DeliveryAdmin(ReadOnlyAdmin):
     list_display = ["id", "alert", "channel", "status", "attempts", "next_attempt_at"]
     list_filter = ["status", "channel"]
-    raw_id_fields = ["alert"]
+    raw_id_fields = ["alert", "digest"]
+
+
+@admin.register(Digest)
+class DigestAdmin(ReadOnlyAdmin):
+    list_display = ["id", "channel", "window_start", "status", "attempts", "next_attempt_at"]
+    list_filter = ["status", "channel"]
 
 
 @admin.register(DeliveryAttempt)

@@ -52,7 +52,7 @@ def digests_write_due() -> list[int]:
         status=DeliveryStatus.HELD, digest__isnull=True, window_start__lt=window
     )
     ids = []
-    for channel_id in held.values_list("channel_id", flat=True).distinct():
+    for channel_id in held.order_by("channel_id").values_list("channel_id", flat=True).distinct():
         with transaction.atomic():
             # Serialises with admissions and with another worker writing this channel's digest.
             Channel.objects.select_for_update().filter(pk=channel_id).first()

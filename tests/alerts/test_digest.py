@@ -280,3 +280,21 @@ def test_an_out_of_range_limit_is_refused_at_start(value: str) -> None:
 def test_zero_and_the_range_start(value: str) -> None:
     env = os.environ | {"FLAGSITE_ALERTS_CHANNEL_MAX_PER_HOUR": value, "DEBUG": "true"}
     assert django_setup_in_subprocess(env).returncode == 0
+
+
+def test_each_channel_gets_its_own_digest(db: Any, settings: Any, frozen: datetime) -> None:
+    settings.FLAGSITE_ALERTS_CHANNEL_MAX_PER_HOUR = 1
+    with webhook_receiver() as first, webhook_receiver() as second:
+        channel_webhook(first.url, name="first")
+        channel_webhook(second.url, name="second")
+        _burst(3)
+        assert sorted(_deliver_all()) == ["delivered"] * 2 + ["held"] * 4
+        clock.advance(timedelta(hours=1))
+        assert _digests_send() == ["delivered", "delivered"]
+        assert digests_write_due() == []
+    for receiver in (first, second):
+        assert [r["json"].get("type") for r in receiver.requests] == [
+            "alert.raised",
+            "alert.digest",
+        ]
+        assert receiver.requests[-1]["json"]["data"]["count"] == 2
