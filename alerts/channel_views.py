@@ -78,7 +78,7 @@ def channel_edit(request: HttpRequest, channel_id: int) -> HttpResponse:
         return redirect("alert_channel", channel_id=channel.pk)
     deliveries = (
         Delivery.objects.filter(channel=channel)
-        .select_related("alert")
+        .select_related("alert", "digest")
         .prefetch_related(Prefetch("tries", queryset=DeliveryAttempt.objects.order_by("number")))
         .order_by("-id")[:RECENT_DELIVERIES]
     )

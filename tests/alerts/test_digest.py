@@ -141,14 +141,14 @@ def test_criticals_count_but_the_first_critical_of_a_window_always_goes(
     assert sent == ["Guardrail 0 broke", "Guardrail 1 broke", "Guardrail 3 broke"]
 
 
-def test_held_alerts_show_on_the_alert_page_then_their_digest(
-    db: Any, settings: Any, frozen: datetime, viewer_user: Any
+def test_held_alerts_show_on_the_alert_and_channel_pages_then_their_digest(
+    db: Any, settings: Any, frozen: datetime, admin_user: Any
 ) -> None:
     settings.FLAGSITE_ALERTS_CHANNEL_MAX_PER_HOUR = 1
     client = Client()
-    client.force_login(viewer_user)
+    client.force_login(admin_user)
     with webhook_receiver() as receiver:
-        channel_webhook(receiver.url)
+        channel = channel_webhook(receiver.url)
         _, second = _burst(2)
         _deliver_all()
         page = client.get(f"/alerts/{second.pk}/").content.decode()
@@ -158,6 +158,7 @@ def test_held_alerts_show_on_the_alert_page_then_their_digest(
     digest = Digest.objects.get()
     page = client.get(f"/alerts/{second.pk}/").content.decode()
     assert f"sent in digest {digest.pk}" in page
+    assert f"sent in digest {digest.pk}" in client.get(f"/alerts/channels/{channel.pk}/").text
     api = client.get(f"/api/v1/alerts/{second.pk}").json()
     assert api["deliveries"][0]["status"] == "delivered"
     assert api["deliveries"][0]["digest"] == digest.pk
