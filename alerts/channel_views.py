@@ -79,7 +79,9 @@ def channel_edit(request: HttpRequest, channel_id: int) -> HttpResponse:
     deliveries = (
         Delivery.objects.filter(channel=channel)
         .select_related("alert", "digest")
-        .prefetch_related(Prefetch("tries", queryset=DeliveryAttempt.objects.order_by("number")))
+        .prefetch_related(
+            Prefetch("tries", queryset=DeliveryAttempt.objects.order_by("number")), "digest__tries"
+        )
         .order_by("-id")[:RECENT_DELIVERIES]
     )
     context = {"form": form, "channel": channel, "deliveries": deliveries}

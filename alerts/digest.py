@@ -19,7 +19,7 @@ from flagsite import clock
 
 from .channels import SendResult, absolute_link, alert_data, email_post, slack_escape, webhook_post
 from .models import Channel, ChannelKind, Delivery, DeliveryStatus, Digest, PayloadFormat, Severity
-from .outbox import retry_delay, row_claim, rows_due, tasks_hand_over, window_start_of
+from .outbox import row_claim, row_send, rows_due, tasks_hand_over, window_start_of
 
 
 def delivery_admit(row: Delivery) -> bool:
@@ -93,30 +93,20 @@ def digest_attempt(*, digest_id: int) -> str:
     rows = list(
         digest.deliveries.select_related("alert", "alert__environment").order_by("alert_id")
     )
-    result = digest_send_now(digest, rows)
-    now = clock.now()
-    delay = None
-    with transaction.atomic():
-        digest.lease_until = None
-        digest.last_error = result.error[:500]
-        digest.last_status_code = result.status_code
-        if result.ok:
-            digest.status, digest.delivered_at = DeliveryStatus.DELIVERED, now
-        elif result.final or digest.attempts >= settings.FLAGSITE_ALERTS_MAX_ATTEMPTS:
-            digest.status = DeliveryStatus.FAILED
-        else:
-            delay = retry_delay(digest.attempts)
-            digest.status, digest.next_attempt_at = DeliveryStatus.PENDING, now + delay
-        digest.save()
-        if digest.status in (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED):
-            digest.deliveries.update(
-                status=digest.status,
-                delivered_at=digest.delivered_at,
-                last_error=digest.last_error,
-            )
+    delay = row_send(
+        digest, lambda: digest_send_now(digest, rows), tries=digest.tries, finish=_rows_finish
+    )
     if delay is not None:
         digests_dispatch([digest.pk], countdown=delay.total_seconds())
     return digest.status
+
+
+def _rows_finish(digest: Digest) -> None:
+    """A digest delivered or failed for good: its held rows take its outcome."""
+    if digest.status in (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED):
+        digest.deliveries.update(
+            status=digest.status, delivered_at=digest.delivered_at, last_error=digest.last_error
+        )
 
 
 def digest_send_now(digest: Digest, rows: list[Delivery]) -> SendResult:

@@ -186,7 +186,6 @@ class Digest(OutboxRow):
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="digests")
     # The window the digest is sent in: at most one digest per channel and window.
     window_start = models.DateTimeField()
-    last_status_code = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -227,8 +226,9 @@ class Delivery(OutboxRow):
         return f"alert {self.alert_id} -> {self.channel_id}: {self.status}"
 
 
-class DeliveryAttempt(models.Model):
-    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="tries")
+class Attempt(models.Model):
+    """One try at sending an outbox row."""
+
     number = models.PositiveIntegerField()
     started_at = models.DateTimeField()
     duration_ms = models.PositiveIntegerField()
@@ -239,7 +239,21 @@ class DeliveryAttempt(models.Model):
     response_excerpt = models.CharField(max_length=200, blank=True)
 
     class Meta:
-        ordering = ["delivery_id", "number"]
+        abstract = True
 
     def __str__(self) -> str:
-        return f"attempt {self.number} of {self.delivery_id}: {'ok' if self.ok else self.error}"
+        return f"attempt {self.number}: {'ok' if self.ok else self.error}"
+
+
+class DeliveryAttempt(Attempt):
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="tries")
+
+    class Meta:
+        ordering = ["delivery_id", "number"]
+
+
+class DigestAttempt(Attempt):
+    digest = models.ForeignKey(Digest, on_delete=models.CASCADE, related_name="tries")
+
+    class Meta:
+        ordering = ["digest_id", "number"]

@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
 from django.db import transaction
@@ -30,7 +30,6 @@ from .models import (
     AlertStatus,
     Channel,
     Delivery,
-    DeliveryAttempt,
     DeliveryStatus,
     OutboxRow,
     Severity,
@@ -40,6 +39,9 @@ from .models import (
 log = logging.getLogger(__name__)
 
 Row = TypeVar("Row", bound=OutboxRow)
+
+if TYPE_CHECKING:
+    from .channels import SendResult
 
 DISPATCH_BATCH = 500
 
@@ -225,15 +227,30 @@ def delivery_attempt(*, delivery_id: int) -> str:
         return "skipped"
     if delivery.status == DeliveryStatus.HELD:
         return DeliveryStatus.HELD
+    delay = row_send(delivery, lambda: channel_send(delivery), tries=delivery.tries)
+    if delay is not None:
+        deliveries_dispatch([delivery.pk], countdown=delay.total_seconds())
+    return delivery.status
+
+
+def row_send(
+    row: Row,
+    send: Callable[[], SendResult],
+    *,
+    tries: Any,
+    finish: Callable[[Row], object] | None = None,
+) -> timedelta | None:
+    """Send a claimed outbox row once, record the attempt in `tries` (the row's attempts) and
+    the outcome on the row (then `finish(row)`, in the same transaction). Returns the delay
+    before the next attempt if it failed and may be retried."""
     started_at = clock.now()
     start = time.monotonic()
-    result = channel_send(delivery)
+    result = send()
     duration_ms = int((time.monotonic() - start) * 1000)
     delay = None
     with transaction.atomic():
-        DeliveryAttempt.objects.create(
-            delivery=delivery,
-            number=delivery.attempts,
+        tries.create(
+            number=row.attempts,
             started_at=started_at,
             duration_ms=duration_ms,
             ok=result.ok,
@@ -241,20 +258,20 @@ def delivery_attempt(*, delivery_id: int) -> str:
             error=result.error[:500],
             response_excerpt=result.excerpt[:200],
         )
-        delivery.lease_until = None
-        delivery.last_error = result.error[:500]
+        row.lease_until = None
+        row.last_error = result.error[:500]
         if result.ok:
-            delivery.status = DeliveryStatus.DELIVERED
-            delivery.delivered_at = clock.now()
-        elif result.final or delivery.attempts >= settings.FLAGSITE_ALERTS_MAX_ATTEMPTS:
-            delivery.status = DeliveryStatus.FAILED
+            row.status = DeliveryStatus.DELIVERED
+            row.delivered_at = clock.now()
+        elif result.final or row.attempts >= settings.FLAGSITE_ALERTS_MAX_ATTEMPTS:
+            row.status = DeliveryStatus.FAILED
         else:
-            delay = retry_delay(delivery.attempts)
-            delivery.status = DeliveryStatus.PENDING
-            delivery.next_attempt_at = clock.now() + delay
-        delivery.save(
+            delay = retry_delay(row.attempts)
+            row.status = DeliveryStatus.PENDING
+            row.next_attempt_at = clock.now() + delay
+        row.save(
             update_fields=["status", "lease_until", "last_error", "delivered_at", "next_attempt_at"]
         )
-    if delay is not None:
-        deliveries_dispatch([delivery.pk], countdown=delay.total_seconds())
-    return delivery.status
+        if finish is not None:
+            finish(row)
+    return delay

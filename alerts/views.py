@@ -43,7 +43,7 @@ def alert_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
     deliveries = Delivery.objects.select_related("channel", "digest").prefetch_related(
-        Prefetch("tries", queryset=DeliveryAttempt.objects.order_by("number"))
+        Prefetch("tries", queryset=DeliveryAttempt.objects.order_by("number")), "digest__tries"
     )
     alert = get_object_or_404(
         Alert.objects.select_related(

@@ -205,6 +205,11 @@ def test_a_failed_digest_is_retried_with_backoff(
     assert [r["headers"]["webhook-id"] for r in receiver.requests[1:]] == [
         f"msg_{digest.message_id.hex}"
     ] * 2
+    # Each try is recorded, as a delivery's are
+    assert list(digest.tries.values_list("number", "status_code", "ok")) == [
+        (1, 503, False),
+        (2, 200, True),
+    ]
 
 
 def test_zero_means_no_limit(db: Any, settings: Any, frozen: datetime) -> None:
