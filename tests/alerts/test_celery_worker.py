@@ -90,3 +90,35 @@ def test_a_real_worker_delivers_alerts_and_the_outbox_after_a_broker_outage(
     ]
     assert all(r["verified"] for r in receiver.requests)
     assert set(Delivery.objects.values_list("status", "attempts")) == {("delivered", 1)}
+
+
+def test_a_real_worker_sends_the_digest_of_alerts_held_an_hour_ago(
+    worker: Any, monkeypatch: Any, settings: Any
+) -> None:
+    from datetime import timedelta
+
+    from alerts import tasks
+    from alerts.models import Delivery, Digest
+    from alerts.outbox import delivery_attempt
+    from flagsite import clock
+
+    from .receivers import broker_down
+
+    settings.FLAGSITE_ALERTS_CHANNEL_MAX_PER_HOUR = 1
+    with webhook_receiver() as receiver:
+        channel = channel_webhook(receiver.url)
+        receiver.secret = channel.secret
+        # Given two alerts an hour ago, the second held by the channel's limit of 1
+        with clock.freeze(clock.now() - timedelta(hours=1)), broker_down(monkeypatch):
+            first, second = (budget_alert(dedupe_key=f"storm:{i}") for i in range(2))
+            ids = Delivery.objects.order_by("id").values_list("id", flat=True)
+            assert [delivery_attempt(delivery_id=pk) for pk in ids] == ["delivered", "held"]
+        # When beat's minute job runs on the worker, it writes the digest and sends it
+        tasks.outbox_dispatch.apply_async()
+        _wait_for(lambda: len(receiver.requests) >= 2, worker)
+        _wait_for(lambda: Digest.objects.filter(status="delivered").exists(), worker, seconds=20)
+    digest = receiver.requests[-1]["json"]
+    assert digest["type"] == "alert.digest" and receiver.requests[-1]["verified"]
+    assert [a["id"] for a in digest["data"]["alerts"]] == [second.pk]
+    assert Delivery.objects.get(alert=second).status == "delivered"
+    assert Delivery.objects.get(alert=first).digest_id is None
