@@ -7,6 +7,8 @@ Guarantees (docs/alerts.md, "Guarantees"):
 - a worker *claims* a row (select_for_update(skip_locked=True), then status `sending` with a
   lease) before sending, so two workers given the same row never both send it;
 - each channel has its own row and task: a failing receiver delays nobody else.
+- over its channel's hourly limit a row is held, and sent in the channel's next digest
+  (alerts/digest.py; a Digest is an outbox row too, claimed and sent by the same functions).
 """
 
 from __future__ import annotations
