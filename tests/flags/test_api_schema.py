@@ -32,6 +32,9 @@ def test_schema_lists_every_endpoint(client: Any) -> None:
         "/api/v1/flags/{key}/environments/{env}/toggle",
         "/api/v1/versions/{id}/rollback",
         "/api/v1/segments",
+        "/api/v1/imports/unleash",
+        "/api/v1/imports/{token}",
+        "/api/v1/imports/{token}/apply",
     ):
         assert path in paths, path
     schemes = response.json()["components"]["securitySchemes"]
