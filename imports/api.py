@@ -123,7 +123,10 @@ def _body(request: Request) -> tuple[dict[str, Any], int]:
         raise _invalid("body", 'Expected a JSON object: {"environment": ..., "document": {...}}.')
     unknown = sorted(set(body) - set(BODY_FIELDS))
     if unknown:
-        raise exceptions.ValidationError({str(k)[:100]: ["Unknown field."] for k in unknown[:10]})
+        # A key that is not storable text (NUL, a lone surrogate) cannot name itself in the answer
+        raise exceptions.ValidationError(
+            {("body" if text_unstorable(k) else k[:100]): ["Unknown field."] for k in unknown[:10]}
+        )
     return body, len(raw)
 
 

@@ -74,6 +74,7 @@ def _doc(*features: Any) -> dict[str, Any]:
         ({"environment": "dev", "document": [1]}, "document", "got a list"),
         ({"environment": "dev", "document": {"toggles": []}}, "document", "'features'"),
         ({**_doc(), "apply": True}, "apply", "Unknown field"),
+        ('{"environment": "dev", "document": {"features": []}, "\\ud800": 1}', "body", "Unknown"),
         (_doc({"name": "a", "strategies": "x"}), "document.features[0].strategies", "a list"),
         (_doc({"name": "a", "strategies": [42]}), "document.features[0].strategies[0]", "object"),
         (_doc({"strategies": []}), "document.features[0].name", "the feature's name"),
