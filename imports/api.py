@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -30,6 +30,26 @@ from .source import max_bytes, size_text
 
 TAGS = ["management: imports"]
 BODY_FIELDS = ("environment", "document")
+EXAMPLE = OpenApiExample(
+    "A rollout to a quarter of the users",
+    request_only=True,
+    value={
+        "environment": "development",
+        "document": {
+            "version": 2,
+            "features": [
+                {
+                    "name": "checkout-v2",
+                    "enabled": True,
+                    "strategies": [
+                        {"name": "flexibleRollout", "parameters": {"rollout": "25"}},
+                    ],
+                }
+            ],
+            "segments": [],
+        },
+    },
+)
 
 
 class ImportCreateSerializer(serializers.Serializer):
@@ -146,6 +166,7 @@ class ImportCreateView(ManagementView):
         operation_id="imports_unleash_create",
         tags=TAGS,
         request=ImportCreateSerializer,
+        examples=[EXAMPLE],
         responses={
             201: ImportSerializer,
             **SESSION_ERRORS,
