@@ -298,11 +298,17 @@ FLAGSITE_EXPOSURE_FLUSH_MAX_COUNTS = env_int("FLAGSITE_EXPOSURE_FLUSH_MAX_COUNTS
 # on the dashboard and counts as stale (docs/ui.md).
 FLAGSITE_STALE_EVALUATION_DAYS = env_int("FLAGSITE_STALE_EVALUATION_DAYS", 30)
 
-# Import from Unleash in the UI (docs/operations.md, "Moving from Unleash"): the largest document
-# accepted (an uploaded file; pasted text is also bound by DATA_UPLOAD_MAX_MEMORY_SIZE, 2.5 MB),
-# and the most flags applied inside the web request: a larger import runs in the Celery worker.
+# Import from Unleash (docs/operations.md, "Moving from Unleash"): the largest document accepted
+# (an uploaded file, the body of POST /api/v1/imports/unleash, the command's file; pasted text is
+# also bound by DATA_UPLOAD_MAX_MEMORY_SIZE, 2.5 MB), and the most flags applied inside the web
+# request: a larger import runs in the Celery worker.
 FLAGSITE_IMPORT_MAX_BYTES = env_int("FLAGSITE_IMPORT_MAX_BYTES", 10_000_000)
 FLAGSITE_IMPORT_INLINE_MAX_FLAGS = env_int("FLAGSITE_IMPORT_INLINE_MAX_FLAGS", 200)
+# The most features and segments one Unleash document may hold, wherever it is imported (the
+# page, POST /api/v1/imports/unleash, manage.py import_unleash; imports/document.py). 1,000
+# segments is also the engine's limit for an installation (docs/ruleset.md, "Limits").
+FLAGSITE_IMPORT_MAX_FLAGS = env_int("FLAGSITE_IMPORT_MAX_FLAGS", 5_000)
+FLAGSITE_IMPORT_MAX_SEGMENTS = env_int("FLAGSITE_IMPORT_MAX_SEGMENTS", 1_000)
 
 # Feedback and telemetry ingestion (docs/feedback.md).
 # The public feedback endpoint: requests per minute per caller IP, and per key (a ceiling sized

@@ -22,6 +22,7 @@ from flags.changes import Actor, audit_record
 from flags.models import Environment
 from flags.unleash_import import COMMENT, unleash_import
 from flags.validation import ConfigError
+from flagsite.storable import text_unstorable
 
 from .models import ImportJob
 from .plan import CHANGE, CREATE, import_plan, plan_digest
@@ -68,6 +69,9 @@ def import_job_apply(*, job: ImportJob, user: Any, comment: str) -> str:
         return ALREADY
     production = bool(job.plan.get("reaches_production"))
     policy.require_change(user, production=production, what=import_what(job))
+    problem = text_unstorable(comment)
+    if problem:  # a NUL or a lone surrogate: PostgreSQL cannot store it (a 500 otherwise)
+        raise ConfigError([("comment", f"The comment {problem}.")])
     if job.plan.get("blocking"):
         raise ConfigError([("plan", message) for message in job.plan["blocking"]])
     policy.require_comment(comment, production=production, what=import_what(job))

@@ -1,4 +1,5 @@
-"""Reading the Unleash document a person pasted or uploaded: size, JSON, shape, storable text.
+"""Reading the Unleash document a person pasted or uploaded: size, JSON, then the document
+checks every entry point shares (imports.document: shape, limits, storable text).
 
 Every refusal is an `ImportInputError` naming the problem in a sentence (the page shows it next
 to the field). JSON goes through `flagsite.jsonbody.json_parse`, so nesting deeper than its
@@ -12,17 +13,10 @@ from typing import Any
 from django.conf import settings
 
 from flagsite.jsonbody import JsonInputError, json_parse
-from flagsite.storable import unstorable_in
 
+from .document import ImportInputError, import_document_check
 
-class ImportInputError(ValueError):
-    """`field` is the form field it is about; `status` the HTTP status (413: too large)."""
-
-    def __init__(self, field: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-        self.status = status
+__all__ = ["ImportInputError", "import_source_read", "max_bytes", "size_text"]
 
 
 def max_bytes() -> int:
@@ -48,34 +42,4 @@ def import_source_read(raw: bytes | str, *, field: str) -> dict[str, Any]:
         data = json_parse(raw)
     except JsonInputError as exc:
         raise ImportInputError(field, exc.message) from None
-    if not isinstance(data, dict):
-        raise ImportInputError(
-            field,
-            f"Expected a JSON object (Unleash's GET /api/client/features answer), "
-            f"got {_json_type(data)}.",
-        )
-    if not isinstance(data.get("features"), list):
-        found = "no 'features'" if "features" not in data else _json_type(data["features"])
-        raise ImportInputError(
-            field,
-            f"Expected 'features' to be a list (Unleash's /api/client/features shape), "
-            f"found {found}.",
-        )
-    if "segments" in data and not isinstance(data["segments"], list | type(None)):
-        raise ImportInputError(
-            field, f"Expected 'segments' to be a list, found {_json_type(data['segments'])}."
-        )
-    problem = unstorable_in(data, "")
-    if problem:
-        path, message = problem
-        raise ImportInputError(field, f"Text at {path or 'the top level'} {message}.")
-    return data
-
-
-def _json_type(value: Any) -> str:
-    names = {dict: "an object", list: "a list", str: "a string", bool: "true/false"}
-    if value is None:
-        return "null"
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return "a number"
-    return names.get(type(value), type(value).__name__)
+    return import_document_check(data, field=field)

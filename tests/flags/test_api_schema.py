@@ -32,6 +32,9 @@ def test_schema_lists_every_endpoint(client: Any) -> None:
         "/api/v1/flags/{key}/environments/{env}/toggle",
         "/api/v1/versions/{id}/rollback",
         "/api/v1/segments",
+        "/api/v1/imports/unleash",
+        "/api/v1/imports/{token}",
+        "/api/v1/imports/{token}/apply",
     ):
         assert path in paths, path
     schemes = response.json()["components"]["securitySchemes"]
@@ -130,3 +133,28 @@ def test_events_schema_describes_each_event_type(client: Any) -> None:
     if "$ref" in source:  # drf-spectacular names enums as their own components
         source = components[source["$ref"].rsplit("/", 1)[1]]
     assert set(source["enum"]) == {"llm-judge", "heuristic", "human"}
+
+
+def test_it_plans_the_import_example_and_the_answers_conform(
+    schema_and_headers: tuple[Any, dict[str, str]],
+) -> None:
+    """Generated bodies rarely make a valid Unleash document: the documented example does, so
+    the 201, the GET and the 202 are checked against the schema too."""
+    from imports.api import EXAMPLE
+
+    schema, headers = schema_and_headers
+    checks = (not_a_server_error, response_schema_conformance, content_type_conformance)
+    case = schema["/api/v1/imports/unleash"]["POST"].make_case(body=EXAMPLE.value)
+    response = case.call(headers=headers, timeout=30)
+    assert response.status_code == 201, response.text
+    case.validate_response(response, checks=checks)
+    token = response.json()["token"]
+    for path, method, status in (
+        ("/api/v1/imports/{token}", "GET", 200),
+        ("/api/v1/imports/{token}/apply", "POST", 202),
+    ):
+        extra = {"body": {"comment": "schema"}} if method == "POST" else {}
+        case = schema[path][method].make_case(path_parameters={"token": token}, **extra)
+        response = case.call(headers=headers, timeout=30)
+        assert response.status_code == status, response.text
+        case.validate_response(response, checks=checks)

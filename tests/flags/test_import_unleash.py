@@ -90,8 +90,9 @@ def test_a_second_import_updates_in_place_with_new_versions(env: Any, tmp_path: 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("{not json", "not valid JSON"),
-        ('{"version": 1}', "'features' list"),
+        ("{not json", "Not valid JSON"),
+        ('{"version": 1}', "'features' to be a list"),
+        ('{"features": [{"name": "a", "strategies": "x"}]}', r"features\[0\]\.strategies: must"),
         ("[]", "features"),
         ('{"features": ' + "[" * 10_000, "nested deeper than 64 levels"),
     ],

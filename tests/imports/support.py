@@ -48,3 +48,17 @@ def send_to_test_broker(monkeypatch: Any) -> None:
             import_job_run_task.apply_async(args=(job_id,), producer=producer)
 
     monkeypatch.setattr(import_job_run_task, "delay", send)
+
+
+def token_headers(user: Any) -> dict[str, str]:
+    """A personal token for `user`, as the management API wants it (what CI scripts send)."""
+    from flags.api.tokens import personal_token_create
+
+    _, raw = personal_token_create(user=user, name="ci")
+    return {"Authorization": f"Token {raw}"}
+
+
+def post_api(client: Client, url: str, body: Any, headers: dict[str, str]) -> Any:
+    """POST `body` (JSON-encoded unless already text or bytes) to the management API."""
+    text = body if isinstance(body, str | bytes) else json.dumps(body)
+    return client.post(url, text, content_type="application/json", headers=headers)

@@ -9,13 +9,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.test import Client
 
 from flags.models import AuditEvent, FlagConfig
 from imports.models import ImportJob
 from tests.celery_worker import celery_worker
 from tests.flags.builders import environments
 from tests.flags.ui_support import HTMX, client_for
-from tests.imports.support import document, feature, post_document, send_to_test_broker
+from tests.imports.support import (
+    document,
+    feature,
+    post_api,
+    post_document,
+    send_to_test_broker,
+    token_headers,
+)
 
 FLAGS = 250  # over the default inline limit (FLAGSITE_IMPORT_INLINE_MAX_FLAGS = 200)
 
@@ -69,3 +77,36 @@ def test_a_real_worker_imports_a_large_document_with_progress(
     assert job.done == job.total and job.attempts == 1
     assert FlagConfig.objects.filter(environment__key="dev", enabled=True).count() == FLAGS
     assert AuditEvent.objects.filter(action="import.applied").count() == 1
+
+
+def test_it_runs_an_import_applied_through_the_api_in_a_real_worker(
+    worker: Any, editor_user: Any, monkeypatch: Any, settings: Any
+) -> None:
+    # Given an import planned by a CI script, over the inline limit
+    settings.FLAGSITE_IMPORT_INLINE_MAX_FLAGS = 2
+    environments()
+    send_to_test_broker(monkeypatch)
+    headers = token_headers(editor_user)
+    features = [feature(f"api-{i}", user_ids=f"user-{i}") for i in range(5)]
+    body = {"environment": "dev", "document": document(*features)}
+    planned = post_api(Client(), "/api/v1/imports/unleash", body, headers)
+    assert planned.status_code == 201, planned.content
+    token = planned.json()["token"]
+
+    # When it is applied, the API answers at once and the worker does the import
+    applied = post_api(Client(), f"/api/v1/imports/{token}/apply", {"comment": "ci"}, headers)
+    assert applied.status_code == 202 and applied.json()["in_worker"] is True
+
+    # Then polling GET shows it finished
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert worker.poll() is None, "the worker died; see worker.log"
+        data = Client().get(f"/api/v1/imports/{token}", headers=headers).json()
+        if data["status"] in ("succeeded", "failed"):
+            break
+        time.sleep(0.05)
+    assert data["status"] == "succeeded", data["errors"]
+    assert data["done"] == data["total"] == 10 and data["result"]["flags"]["create"] == [
+        f"api-{i}" for i in range(5)
+    ]
+    assert FlagConfig.objects.filter(environment__key="dev", enabled=True).count() == 5

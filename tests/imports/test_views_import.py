@@ -320,3 +320,13 @@ def test_segments_are_planned_created_then_changed_with_a_diff(envs: Any, editor
     assert {r["action"] for r in job.plan["flags"]} == {"unchanged"}
     page = client.get(f"/imports/{job.token}/").content.decode()
     assert "unleash-segment-7</code> (beta testers): change" in page
+
+
+def test_it_refuses_a_comment_the_database_cannot_store(envs: Any, editor_user: Any) -> None:
+    client = client_for(editor_user)
+    job = _plan(client, document(feature("a")))
+    response = client.post(f"/imports/{job.token}/apply/", {"comment": "from CI\x00"})
+    assert response.status_code == 400
+    assert "must not contain NUL characters" in response.content.decode()
+    job.refresh_from_db()
+    assert job.status == "planned"

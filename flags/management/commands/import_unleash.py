@@ -7,7 +7,7 @@ from flags.changes import Actor
 from flags.models import Environment
 from flags.unleash_import import unleash_import
 from flags.validation import ConfigError
-from flagsite.jsonbody import JsonInputError, JsonTooDeep, json_parse
+from imports.source import ImportInputError, import_source_read
 
 
 class Command(BaseCommand):
@@ -26,15 +26,13 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["file"])
         try:
-            data = json_parse(path.read_bytes())
+            # The same reading and checks as the import page and the API (imports/source.py:
+            # size, JSON depth, shape, number of features and segments, storable text).
+            data = import_source_read(path.read_bytes(), field="file")
         except FileNotFoundError:
             raise CommandError(f"{path}: no such file") from None
-        except JsonTooDeep as exc:
+        except ImportInputError as exc:
             raise CommandError(f"{path}: {exc.message}") from None
-        except JsonInputError as exc:
-            raise CommandError(f"{path}: not valid JSON ({exc.message})") from None
-        if not isinstance(data, dict) or not isinstance(data.get("features"), list):
-            raise CommandError(f"{path}: expected an object with a 'features' list")
         try:
             env = Environment.objects.get(key=options["environment"])
         except Environment.DoesNotExist:
