@@ -139,6 +139,15 @@ def principal_for_key(
     now = time.monotonic()
     if entry is not None and now < entry.recheck_at:
         return entry.principal
+    if entry is not None:
+        # One thread rechecks a known key; the others keep its principal meanwhile (at most
+        # one query longer), instead of every request that arrives during the query asking
+        # the database too (a burst of queries each recheck interval, and requests held up
+        # whenever the database is slow: docs/security.md, "API keys").
+        with _keys_lock:
+            if now < entry.recheck_at:
+                return entry.principal
+            entry.recheck_at = now + _recheck_seconds()
     if entry is None:
         if known_only:
             return None

@@ -54,6 +54,14 @@ _lock = threading.Lock()
 # request is one C-level Counter.update over its pairs: no Python loop per flag on the hot path.
 _slots: dict[tuple[int, int], list[Any]] = {}
 _units: dict[tuple[int, str, str, str, str], float] = {}
+# The unit exposures this process stored in the current hour: not sent again (their first
+# exposure is in the table; a later one would be ignored on conflict anyway). Without it every
+# flush re-sent each active unit, and building thousands of rows on the flushing thread held
+# the GIL long enough to stall the request threads (p99 60-90 ms, docs/benchmarks.md).
+# Forgotten every hour (retention may delete old rows) and when it reaches MAX_STORED_UNITS.
+_stored: set[tuple[int, str, str, str, str]] = set()
+_stored_hour = 0
+MAX_STORED_UNITS = 200_000
 _calls = 0  # record calls since the last flush (the early-flush threshold counts these)
 _unit_sink: UnitSink | None = None
 _wake = threading.Event()
@@ -88,8 +96,12 @@ def exposures_record(
         if slot is None:
             slot = _slots[slot_key] = [Counter(), now]
         if unit is not None and _unit_sink is not None:
+            if slot_key[1] != _stored_hour:
+                _stored_forget(slot_key[1])
             for flag_key, variant, experiment in assigned:
-                _units.setdefault((environment_id, flag_key, variant, unit, experiment), now)
+                key = (environment_id, flag_key, variant, unit, experiment)
+                if key not in _stored:
+                    _units.setdefault(key, now)
         slot[0].update(served)
         slot[1] = now
         _calls += 1
@@ -186,7 +198,24 @@ def exposures_flush() -> int:
         log.exception("exposure recorder: flush failed; counts kept for the next one")
         _put_back(counts, units)
         raise
+    if units:
+        _remember_stored(units)
     return len(counts)
+
+
+def _stored_forget(hour: int) -> None:
+    """Start the set of stored units afresh for `hour` (under `_lock`)."""
+    global _stored_hour
+    _stored.clear()
+    _stored_hour = hour
+
+
+def _remember_stored(units: Iterable[tuple[int, str, str, str, str]]) -> None:
+    hour = int(time.time() // 3600)
+    with _lock:
+        if hour != _stored_hour or len(_stored) >= MAX_STORED_UNITS:
+            _stored_forget(hour)
+        _stored.update(units)
 
 
 def exposures_pending() -> int:
@@ -196,10 +225,12 @@ def exposures_pending() -> int:
 
 
 def exposures_reset() -> None:
-    """Forget pending counts and units (tests, and a forked child's copy of its parent's)."""
+    """Forget pending counts and units, and the units stored (tests, and a forked child's
+    copy of its parent's)."""
     global _slots, _units, _calls
     with _lock:
         _slots, _units, _calls = {}, {}, 0
+        _stored.clear()
 
 
 def _flusher_loop(stop: threading.Event) -> None:

@@ -92,6 +92,38 @@ def test_a_revoked_key_is_refused_within_the_recheck_interval(
 
 
 @pytest.mark.django_db
+def test_one_request_rechecks_a_known_key_while_the_others_keep_its_principal(
+    demo: Any, settings: Any, monkeypatch: Any
+) -> None:
+    from delivery import auth
+
+    settings.FLAGSITE_API_KEY_RECHECK_SECONDS = 60
+    known = auth.principal_for_key(DEMO_SERVER_KEY)
+    assert known is not None
+    auth._keys[ApiKey.hash_key(DEMO_SERVER_KEY)].recheck_at = 0.0  # the recheck is due
+    load = auth._load_principal
+    during: list[Any] = []
+
+    def slow_load(*args: Any) -> Any:
+        # A request arriving while this recheck's query runs: served the known principal,
+        # no second query.
+        during.append(auth.principal_for_key(DEMO_SERVER_KEY))
+        return load(*args)
+
+    monkeypatch.setattr(auth, "_load_principal", slow_load)
+    assert auth.principal_for_key(DEMO_SERVER_KEY) == known
+    assert during == [known]  # one load (the nested call did not load again)
+    # A revoked key found by the recheck is refused from then on.
+    monkeypatch.setattr(auth, "_load_principal", load)
+    api_key_revoke(
+        api_key=ApiKey.objects.get(key_hash=ApiKey.hash_key(DEMO_SERVER_KEY)),
+        actor=Actor(label="test"),
+    )
+    auth._keys[ApiKey.hash_key(DEMO_SERVER_KEY)].recheck_at = 0.0
+    assert auth.principal_for_key(DEMO_SERVER_KEY) is None
+
+
+@pytest.mark.django_db
 def test_key_lookups_are_cached(
     client: Any, demo: Any, settings: Any, django_assert_num_queries: Any
 ) -> None:

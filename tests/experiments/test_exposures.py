@@ -66,3 +66,34 @@ def test_evaluate_and_ofrep_record_exposures_of_units_in_the_experiment(
         post_json(client, "/api/v1/evaluate", {"context": {"key": user}}, **CLIENT)
     exposures_flush()
     assert Exposure.objects.filter(experiment_key="model-test").count() == len(stored)
+
+
+@pytest.mark.django_db
+def test_a_unit_stored_this_hour_is_not_sent_again(demo: Any) -> None:
+    # Given a sink that records what each flush hands it
+    batches: list[list[Any]] = []
+
+    def sink(units: list[Any]) -> None:
+        batches.append(units)
+        experiment_exposures_store(units)
+
+    exposure_unit_sink_set(sink)
+    env = running_experiment().environment_id
+    assigned = [("llm-model", "gpt-4", "model-test")]
+    # When the same unit is served in three flush intervals, and a new one in the third
+    for units in (["u1"], ["u1"], ["u1", "u2"]):
+        for unit in units:
+            exposures.exposures_record(env, [("llm-model", "gpt-4")], unit, assigned)
+        exposures_flush()
+    # Then u1 went to the database once, u2 once; the counts still counted every evaluation
+    assert [sorted(u[3] for u in batch) for batch in batches] == [["u1"], ["u2"]]
+    assert Exposure.objects.filter(experiment_key="model-test").count() == 2
+    # A new hour (or a reset) forgets what was stored: the unit is sent again (ignored on
+    # conflict by its event id), so rows deleted meanwhile (retention) would come back.
+    exposures._stored_hour -= 1
+    exposures.exposures_record(env, [("llm-model", "gpt-4")], "u1", assigned)
+    exposures_flush()
+    exposures.exposures_record(env, [("llm-model", "gpt-4")], "u1", assigned)
+    exposures_flush()
+    assert [sorted(u[3] for u in batch) for batch in batches][2:] == [["u1"]]
+    assert Exposure.objects.filter(experiment_key="model-test").count() == 2
