@@ -59,9 +59,11 @@ _units: dict[tuple[int, str, str, str, str], float] = {}
 # flush re-sent each active unit, and building thousands of rows on the flushing thread held
 # the GIL long enough to stall the request threads (p99 60-90 ms, docs/benchmarks.md).
 # Forgotten every hour (retention may delete old rows) and when it reaches MAX_STORED_UNITS.
-_stored: set[tuple[int, str, str, str, str]] = set()
+# It holds the keys' hashes (about 60 bytes each, 6 MB at the cap): a collision (2^-64) would
+# only skip re-sending an exposure already stored under the other key.
+_stored: set[int] = set()
 _stored_hour = 0
-MAX_STORED_UNITS = 200_000
+MAX_STORED_UNITS = 100_000
 _calls = 0  # record calls since the last flush (the early-flush threshold counts these)
 _unit_sink: UnitSink | None = None
 _wake = threading.Event()
@@ -100,7 +102,7 @@ def exposures_record(
                 _stored_forget(slot_key[1])
             for flag_key, variant, experiment in assigned:
                 key = (environment_id, flag_key, variant, unit, experiment)
-                if key not in _stored:
+                if hash(key) not in _stored:
                     _units.setdefault(key, now)
         slot[0].update(served)
         slot[1] = now
@@ -215,7 +217,7 @@ def _remember_stored(units: Iterable[tuple[int, str, str, str, str]]) -> None:
     with _lock:
         if hour != _stored_hour or len(_stored) >= MAX_STORED_UNITS:
             _stored_forget(hour)
-        _stored.update(units)
+        _stored.update(map(hash, units))
 
 
 def exposures_pending() -> int:
